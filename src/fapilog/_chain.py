@@ -1,0 +1,170 @@
+"""What the worker does with a batch: finish each record, run the stages, hand the survivors to exporters.
+
+A *stage* is an OpenTelemetry ``LogRecordProcessor`` that also has ``process(record) -> bool``: it may change
+the record, and returning ``False`` drops it, so later stages and exporters never see it. An *exporter* is an
+OpenTelemetry ``LogRecordExporter``; its ``export`` may also return an awaitable (async exporters run on the
+worker's own event loop). Each exporter call is contained: an exporter that raises or fails is counted and
+reported, and the other exporters still get the batch.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+from fapilog._coerce import coerce_attributes, coerce_value, needs_coercion
+from fapilog._diagnostics import Diagnostics
+from fapilog._exceptions import exception_attributes
+from fapilog._otel import ReadWriteLogRecord, Record, Resource, as_readable, export_result_ok
+
+__all__ = ["Chain", "Finisher", "Stage"]
+
+
+class Stage(Protocol):
+    """A processor stage: changes a record in place, or drops it by returning ``False``."""
+
+    def process(self, record: ReadWriteLogRecord) -> bool: ...
+
+
+class Exporter(Protocol):
+    def export(self, batch: Any) -> Any: ...
+    def shutdown(self) -> Any: ...
+    def force_flush(self, timeout_millis: int = ...) -> Any: ...
+
+
+class Finisher:
+    """Completes what the caller captured: merges bound context, coerces values, formats the exception."""
+
+    __slots__ = ("defaults", "exceptions_enabled", "max_frames", "max_stack_chars", "resource")
+
+    def __init__(
+        self,
+        resource: Resource,
+        *,
+        exceptions_enabled: bool = True,
+        max_frames: int = 10,
+        max_stack_chars: int = 20_000,
+        defaults: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.resource = resource
+        self.defaults = dict(defaults or {})
+        self.exceptions_enabled = exceptions_enabled
+        self.max_frames = max_frames
+        self.max_stack_chars = max_stack_chars
+
+    def finish(self, record: ReadWriteLogRecord) -> None:
+        lr = record.log_record
+        attrs: Any = lr.attributes if lr.attributes is not None else {}
+        context = getattr(record, "context", None)
+        if self.defaults and isinstance(record, Record):
+            context = record.context = {**self.defaults, **(context or {})}
+        if context:
+            attrs = {**context, **attrs}
+        if needs_coercion(attrs):
+            attrs = coerce_attributes(attrs)
+        exc = lr.exception
+        if exc is not None and self.exceptions_enabled and "exception.type" not in attrs:
+            if not isinstance(attrs, dict):
+                attrs = dict(attrs)
+            attrs.update(
+                exception_attributes(exc, max_frames=self.max_frames, max_chars=self.max_stack_chars)
+            )
+        lr.attributes = attrs
+        body = lr.body
+        if body is not None and type(body) is not str:
+            lr.body = coerce_value(body)
+        if record.resource is None:
+            record.resource = self.resource
+
+
+class Chain:
+    """Runs batches through stages and exporters; counts what was exported and what failed."""
+
+    __slots__ = (
+        "diagnostics",
+        "export_failures",
+        "export_latency",
+        "exported",
+        "exporters",
+        "filtered",
+        "finisher",
+        "stages",
+    )
+
+    def __init__(
+        self,
+        *,
+        finisher: Finisher,
+        stages: Sequence[Stage] = (),
+        exporters: Sequence[Exporter] = (),
+        diagnostics: Diagnostics | None = None,
+    ) -> None:
+        self.finisher = finisher
+        self.stages = list(stages)
+        self.exporters = list(exporters)
+        self.diagnostics = diagnostics or Diagnostics()
+        self.exported = 0
+        self.export_failures = 0
+        self.export_latency = 0.0
+        self.filtered = 0
+
+    async def process_batch(self, batch: list[ReadWriteLogRecord]) -> None:
+        finish = self.finisher.finish
+        stages = self.stages
+        kept: list[ReadWriteLogRecord] = []
+        for record in batch:
+            try:
+                finish(record)
+                for stage in stages:
+                    if not stage.process(record):
+                        self.filtered += 1
+                        break
+                else:
+                    kept.append(record)
+            except Exception as exc:  # a stage bug must not lose the record: keep it as it is
+                self.diagnostics.warn("stage", "stage failed; record kept unprocessed", error=exc)
+                kept.append(record)
+        if kept:
+            await self.export(kept)
+
+    async def export(self, batch: list[ReadWriteLogRecord]) -> None:
+        readable = as_readable(batch)
+        for exporter in self.exporters:
+            start = time.perf_counter()
+            try:
+                result = exporter.export(readable)
+                if inspect.isawaitable(result):
+                    result = await result
+                ok = export_result_ok(result)
+            except Exception as exc:
+                ok = False
+                self.diagnostics.warn("sink", "export raised", exporter=type(exporter).__name__, error=exc)
+            self.export_latency = time.perf_counter() - start
+            if ok:
+                self.exported += len(batch)
+            else:
+                self.export_failures += len(batch)
+                self.diagnostics.warn("sink", "export failed", exporter=type(exporter).__name__, records=len(batch))
+
+    async def flush(self, timeout_millis: int = 30_000) -> None:
+        for part in (*self.stages, *self.exporters):
+            flush = getattr(part, "force_flush", None)
+            if flush is None:
+                continue
+            try:
+                result = flush(timeout_millis)
+                if inspect.isawaitable(result):
+                    await result
+            except Exception as exc:
+                self.diagnostics.warn("sink", "flush failed", part=type(part).__name__, error=exc)
+
+    async def shutdown(self) -> None:
+        for part in (*self.stages, *self.exporters):
+            try:
+                result = part.shutdown()
+                if inspect.isawaitable(result):
+                    await result
+            except Exception as exc:
+                self.diagnostics.warn("sink", "shutdown failed", part=type(part).__name__, error=exc)

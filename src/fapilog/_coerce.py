@@ -1,0 +1,130 @@
+"""Coerce arbitrary Python values into what an OpenTelemetry attribute can carry.
+
+The OpenTelemetry log data model carries ``None``, ``str``, ``bool``, ``int`` (64-bit), ``float``, ``bytes``,
+lists and string-keyed maps of those. Everything else is turned into one of them here, on the worker, and
+nothing raises: datetimes and dates become ISO 8601 strings, UUIDs/Decimals/paths their string form, enums
+their value, sets and tuples lists, exceptions ``"Type: message"``, mappings get string keys, cycles become
+``"<cycle>"``, nesting deeper than ``MAX_DEPTH`` becomes ``"<max depth>"``, containers longer than
+``MAX_ITEMS`` are cut (with a marker item saying how many were left out), ints outside 64 bits become
+strings, and any other object its ``str()`` (or ``repr()``, or ``"<unprintable T>"`` if both raise).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import enum
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["MAX_DEPTH", "MAX_ITEMS", "coerce_attributes", "coerce_value"]
+
+MAX_DEPTH = 12
+MAX_ITEMS = 1000
+_INT_MIN, _INT_MAX = -(2**63), 2**63 - 1
+_SCALARS = frozenset({str, bool, float, type(None)})
+
+
+def coerce_attributes(attributes: Mapping[Any, Any]) -> dict[str, Any]:
+    """A new dict of ``attributes`` with string keys and representable values."""
+    out: dict[str, Any] = {}
+    for key, value in attributes.items():
+        out[key if type(key) is str else _text(key)] = (
+            value if type(value) in _SCALARS or (type(value) is int and _INT_MIN <= value <= _INT_MAX)
+            else coerce_value(value)
+        )
+    return out
+
+
+def needs_coercion(attributes: Mapping[Any, Any]) -> bool:
+    """Whether any key or value of ``attributes`` is not already representable as it is (a fast check)."""
+    for key, value in attributes.items():
+        t = type(value)
+        if type(key) is not str or (t not in _SCALARS and not (t is int and _INT_MIN <= value <= _INT_MAX)):
+            return True
+    return False
+
+
+def coerce_value(value: Any) -> Any:
+    """``value`` made representable (see the module docstring for the rules)."""
+    return _coerce(value, 0, set())
+
+
+def _coerce(value: Any, depth: int, seen: set[int]) -> Any:  # noqa: PLR0911
+    t = type(value)
+    if t in _SCALARS or t is bytes:
+        return value
+    if t is int:
+        return value if _INT_MIN <= value <= _INT_MAX else str(value)
+    if isinstance(value, bool | float | str | bytes | int) and not isinstance(value, enum.Enum):
+        return _subclass(value)
+    if depth >= MAX_DEPTH:
+        return "<max depth>"
+    if isinstance(value, Mapping):
+        return _container(value, depth, seen, mapping=True)
+    if isinstance(value, list | tuple | set | frozenset):
+        return _container(value, depth, seen, mapping=False)
+    if isinstance(value, _dt.datetime | _dt.date | _dt.time):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return _coerce(value.value, depth + 1, seen)
+    if isinstance(value, bytearray | memoryview):
+        return bytes(value)
+    if isinstance(value, BaseException):
+        return f"{type(value).__name__}: {_text(value)}"
+    return _text(value)
+
+
+def _subclass(value: Any) -> Any:
+    """Plain built-in value for an instance of a subclass of str/int/float/bytes/bool."""
+    try:
+        for base in (bool, str, bytes, float):
+            if isinstance(value, base):
+                return base(value)
+        return _coerce(int(value), 0, set())
+    except Exception:
+        return _text(value)
+
+
+def _container(value: Any, depth: int, seen: set[int], *, mapping: bool) -> Any:
+    ident = id(value)
+    if ident in seen:
+        return "<cycle>"
+    seen.add(ident)
+    try:
+        items = list(value.items() if mapping else value)
+    except Exception:
+        seen.discard(ident)
+        return _text(value)
+    extra = len(items) - MAX_ITEMS
+    if extra > 0:
+        items = items[:MAX_ITEMS]
+    if isinstance(value, set | frozenset):
+        items.sort(key=_sort_key)
+    if mapping:
+        out: Any = {
+            (k if type(k) is str else _text(k)): _coerce(v, depth + 1, seen) for k, v in items
+        }
+        if extra > 0:
+            out["<truncated>"] = f"{extra} more items"
+    else:
+        out = [_coerce(v, depth + 1, seen) for v in items]
+        if extra > 0:
+            out.append(f"<{extra} more items>")
+    seen.discard(ident)
+    return out
+
+
+def _sort_key(item: Any) -> tuple[str, str]:
+    return (type(item).__name__, _text(item))
+
+
+def _text(value: Any) -> str:
+    """``str(value)``, falling back to ``repr`` and then to a placeholder: never raises."""
+    try:
+        return str(value)
+    except Exception:
+        pass
+    try:
+        return repr(value)
+    except Exception:
+        return f"<unprintable {type(value).__name__}>"

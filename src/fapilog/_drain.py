@@ -1,0 +1,45 @@
+"""What a drain reports, and the pipeline's self-metrics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["DrainResult", "PipelineStats"]
+
+
+@dataclass(frozen=True, slots=True)
+class DrainResult:
+    """The outcome of draining a logger's pipeline.
+
+    Every record that passed the level check was either ``processed`` (taken off the queue and run through
+    the stages and exporters) or ``dropped`` (by the backpressure policy, or still queued when the drain's
+    deadline passed), so ``submitted == processed + dropped`` always holds.
+    """
+
+    submitted: int
+    processed: int
+    dropped: int
+    retried: int
+    queue_depth_high_watermark: int
+    flush_latency_seconds: float
+    adaptive: None = None
+    backpressure_retries: int = 0
+    export_failures: int = 0
+    timed_out: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineStats:
+    """A snapshot of a pipeline's self-metrics."""
+
+    submitted: int
+    processed: int
+    dropped: int
+    dropped_by_reason: dict[str, int] = field(default_factory=dict)
+    queue_depth: int = 0
+    queue_bytes: int = 0
+    high_water_mark: int = 0
+    exported: int = 0
+    export_failures: int = 0
+    export_latency_seconds: float = 0.0
+    backpressure_waits: int = 0

@@ -1,0 +1,490 @@
+"""The non-blocking hand-off: a bounded queue in front of a background worker, as an OTel processor.
+
+The caller's side (``on_emit``) takes one uncontended lock, appends to a deque and, only when the queue has
+just reached a full batch, wakes the worker. The worker is a daemon thread running its own asyncio loop (so
+async exporters work without any loop of the application's); it takes everything queued in one swap and
+runs it through the chain in batches of ``batch_size``. When the queue is empty it sleeps until a batch
+fills, ``batch_timeout`` passes, or someone flushes.
+
+Bounds count records and (estimated) bytes, both including the batch in flight. When they are reached the
+backpressure policy decides: ``drop_newest`` drops the record being logged, ``drop_oldest`` drops the oldest
+queued record that is not protected, ``block`` waits up to ``block_timeout`` for room and then drops.
+Protected records (ERROR and above by default) are never dropped by policy: they may exceed the bounds by
+up to ``protected_reserve`` records, and only past that reserve do they wait, like ``block``, and then count
+as dropped (reason ``protected_overflow``). Every drop is counted by reason; the queue is one FIFO, so records
+keep their order. After ``os.fork`` the child starts with an empty queue and its own worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import os
+import threading
+import time
+import weakref
+from collections import Counter, deque
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from fapilog._diagnostics import Diagnostics
+from fapilog._drain import DrainResult, PipelineStats
+from fapilog._otel import LogRecordProcessor, ReadWriteLogRecord, SeverityNumber
+
+__all__ = ["BackpressurePolicy", "BatchHandler", "NonBlockingProcessor"]
+
+
+class BackpressurePolicy(str, enum.Enum):
+    """What happens to a record logged while the queue is full."""
+
+    DROP_NEWEST = "drop_newest"
+    DROP_OLDEST = "drop_oldest"
+    BLOCK = "block"
+
+
+class BatchHandler(Protocol):
+    """What the worker hands batches to (fapilog's ``Chain``, or a list of OTel processors)."""
+
+    async def process_batch(self, batch: list[ReadWriteLogRecord]) -> None: ...
+    async def flush(self, timeout_millis: int = ...) -> None: ...
+    async def shutdown(self) -> None: ...
+
+
+class _Marker:
+    """A queue entry asking the worker to flush exporters (and maybe stop) once everything before it is done."""
+
+    __slots__ = ("close", "done", "notify", "stop")
+
+    def __init__(
+        self, *, stop: bool = False, close: bool = False, notify: Callable[[], None] | None = None
+    ) -> None:
+        self.done = threading.Event()
+        self.stop = stop or close
+        self.close = close
+        self.notify = notify
+
+
+def _resolve(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_result(None)
+
+
+_live: weakref.WeakSet[NonBlockingProcessor] = weakref.WeakSet()
+
+
+def estimate_size(record: ReadWriteLogRecord) -> int:
+    """A cheap estimate of a record's memory, in bytes: strings by length, other values by a constant."""
+    lr = record.log_record
+    size = 256 + (len(lr.body) if type(lr.body) is str else 64)
+    if lr.attributes:
+        for value in lr.attributes.values():
+            size += len(value) if type(value) is str or type(value) is bytes else 48
+    return size
+
+
+class NonBlockingProcessor(LogRecordProcessor):
+    """A ``LogRecordProcessor`` whose ``on_emit`` only queues; a background worker does the rest."""
+
+    def __init__(
+        self,
+        handler: BatchHandler,
+        *,
+        max_records: int = 10_000,
+        max_bytes: int = 64 * 1024 * 1024,
+        policy: BackpressurePolicy | str = BackpressurePolicy.DROP_NEWEST,
+        block_timeout: float = 0.05,
+        protected_severity: int = SeverityNumber.ERROR.value,
+        protected_reserve: int = 10_000,
+        batch_size: int = 256,
+        batch_timeout: float = 0.25,
+        diagnostics: Diagnostics | None = None,
+        drop_summary: Callable[[dict[str, int]], ReadWriteLogRecord | None] | None = None,
+        drop_summary_interval: float = 60.0,
+    ) -> None:
+        if max_records < 1 or max_bytes < 1 or batch_size < 1 or protected_reserve < 0:
+            raise ValueError("queue limits and batch size must be positive")
+        self._handler = handler
+        self._max_records = max_records
+        self._max_bytes = max_bytes
+        self._policy = BackpressurePolicy(policy)
+        self._block_timeout = max(0.0, block_timeout)
+        self._protected = protected_severity
+        self._reserve = protected_reserve
+        self._batch_size = batch_size
+        self._batch_timeout = batch_timeout
+        # A caller wakes the sleeping worker when the queue reaches this length (1 = every record).
+        self._wake_at = batch_size if batch_timeout > 0 else 1
+        self._diagnostics = diagnostics or Diagnostics()
+        self._drop_summary = drop_summary
+        self._summary_interval = drop_summary_interval
+        self._init_state()
+        _live.add(self)
+
+    def _init_state(self) -> None:
+        self._lock = threading.Lock()
+        self._space = threading.Condition(self._lock)
+        self._queue: deque[Any] = deque()
+        self._count = 0  # records queued or in flight
+        self._bytes = 0
+        self._accepted = 0
+        self._processed = 0
+        self._hwm = 0
+        self._dropped: Counter[str] = Counter()
+        self._reported_drops = 0
+        self._waits = 0
+        self._waiting = 0
+        self._urgent = False
+        self._stopping = False
+        self._parked = False
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake_fut: asyncio.Future[None] | None = None
+        self._next_summary = time.monotonic() + self._summary_interval
+
+    # ---- caller side ------------------------------------------------------------------------------------
+
+    def on_emit(self, log_record: ReadWriteLogRecord) -> None:  # type: ignore[override]
+        size = getattr(log_record, "size", 0) or estimate_size(log_record)
+        with self._lock:
+            if self._count < self._max_records and self._bytes < self._max_bytes:
+                self._queue.append((log_record, size))
+                self._count += 1
+                self._bytes += size
+                self._accepted += 1
+                if self._count > self._hwm:
+                    self._hwm = self._count
+                depth = len(self._queue)
+            else:
+                depth = self._full(log_record, size)
+        if depth == self._wake_at or self._thread is None:
+            self._wake()
+
+    def count_drop(self, reason: str) -> None:
+        """Count a record lost before it reached the queue (e.g. it could not be captured)."""
+        with self._lock:
+            self._dropped[reason] += 1
+
+    def _full(self, record: ReadWriteLogRecord, size: int) -> int:
+        """Apply the policy to ``record`` arriving at a full queue (lock held). Returns the new depth or -1."""
+        severity = record.log_record.severity_number
+        protected = severity is not None and severity.value >= self._protected
+        if protected:
+            if self._count < self._max_records + self._reserve:
+                return self._admit(record, size)
+            return self._wait_then_admit(record, size, "protected_overflow")
+        if self._policy is BackpressurePolicy.DROP_OLDEST and self._evict_oldest():
+            return self._admit(record, size)
+        if self._policy is BackpressurePolicy.BLOCK:
+            return self._wait_then_admit(record, size, "backpressure_timeout")
+        self._dropped["queue_full"] += 1
+        return -1
+
+    def _admit(self, record: ReadWriteLogRecord, size: int) -> int:
+        self._queue.append((record, size))
+        self._count += 1
+        self._bytes += size
+        self._accepted += 1
+        self._hwm = max(self._hwm, self._count)
+        return len(self._queue)
+
+    def _evict_oldest(self) -> bool:
+        for i, item in enumerate(self._queue):
+            if type(item) is tuple:
+                severity = item[0].log_record.severity_number
+                if severity is None or severity.value < self._protected:
+                    del self._queue[i]
+                    self._count -= 1
+                    self._bytes -= item[1]
+                    self._accepted -= 1
+                    self._dropped["evicted_oldest"] += 1
+                    return True
+        return False
+
+    def _wait_then_admit(self, record: ReadWriteLogRecord, size: int, reason: str) -> int:
+        if threading.current_thread() is self._thread:  # the worker itself must never wait on itself
+            self._dropped[reason] += 1
+            return -1
+        deadline = time.monotonic() + self._block_timeout
+        limit = self._max_records + (self._reserve if reason == "protected_overflow" else 0)
+        self._waits += 1
+        self._waiting += 1
+        try:
+            while self._count >= limit or (reason != "protected_overflow" and self._bytes >= self._max_bytes):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or self._stopping:
+                    self._dropped[reason] += 1
+                    return -1
+                self._space.wait(remaining)
+        finally:
+            self._waiting -= 1
+        return self._admit(record, size)
+
+    def _wake(self) -> None:
+        thread = self._thread
+        if thread is None or not thread.is_alive():
+            self._start()
+            return
+        fut, loop = self._wake_fut, self._loop
+        if self._parked and fut is not None and loop is not None:
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(_resolve, fut)
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._thread is not None and self._thread.is_alive():
+                return
+            self._stopping = False
+            self._thread = threading.Thread(target=self._run, name="fapilog-worker", daemon=True)
+            self._thread.start()
+
+    # ---- worker side ------------------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        try:
+            loop.run_until_complete(self._main())
+        except BaseException as exc:  # pragma: no cover - the loop itself failing
+            self._diagnostics.warn("worker", "worker stopped unexpectedly", error=exc)
+        finally:
+            self._parked = False
+            self._loop = None
+            loop.close()
+            with self._lock:
+                if self._thread is threading.current_thread():
+                    self._thread = None
+                pending = any(type(item) is tuple for item in self._queue)
+            if pending:  # records logged while stopping: a new worker takes them
+                self._start()
+
+    async def _main(self) -> None:
+        while True:
+            with self._lock:
+                items = self._queue
+                if items:
+                    self._queue = deque()
+                self._urgent = False
+                stopping = self._stopping
+            if items:
+                stop = await self._handle(items)
+                if stop:
+                    return
+                if len(items) >= self._batch_size:
+                    continue
+            elif stopping:
+                return
+            await self._maybe_summarise()
+            await self._park()
+
+    async def _park(self) -> None:
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[None] = loop.create_future()
+        self._wake_fut = fut
+        self._parked = True
+        with self._lock:
+            ready = self._urgent or self._stopping or len(self._queue) >= self._wake_at
+        if ready:
+            self._parked = False
+            return
+        timeout = self._batch_timeout if self._batch_timeout > 0 else self._summary_interval
+        handle = loop.call_later(timeout, _resolve, fut)
+        try:
+            await fut
+        finally:
+            handle.cancel()
+            self._parked = False
+
+    async def _handle(self, items: deque[Any]) -> bool:
+        """Process queued items in order; returns True when a stop marker was reached.
+
+        Items queued after a stop marker go back to the front of the queue for the next worker.
+        """
+        chunk: list[ReadWriteLogRecord] = []
+        chunk_bytes = 0
+        while items:
+            item = items.popleft()
+            if type(item) is _Marker:
+                if chunk:
+                    await self._process(chunk, chunk_bytes)
+                    chunk, chunk_bytes = [], 0
+                if item.stop:
+                    with self._lock:
+                        self._queue.extendleft(reversed(items))
+                await self._complete(item)
+                if item.stop:
+                    return True
+                continue
+            chunk.append(item[0])
+            chunk_bytes += item[1]
+            if len(chunk) >= self._batch_size:
+                await self._process(chunk, chunk_bytes)
+                chunk, chunk_bytes = [], 0
+        if chunk:
+            await self._process(chunk, chunk_bytes)
+        return False
+
+    async def _process(self, chunk: list[ReadWriteLogRecord], chunk_bytes: int) -> None:
+        try:
+            await self._handler.process_batch(chunk)
+        except Exception as exc:
+            self._diagnostics.warn("worker", "batch handler raised", error=exc, records=len(chunk))
+        with self._lock:
+            self._count -= len(chunk)
+            self._bytes -= chunk_bytes
+            self._processed += len(chunk)
+            if self._waiting:
+                self._space.notify_all()
+
+    async def _complete(self, marker: _Marker) -> None:
+        try:
+            if marker.stop:
+                await self._maybe_summarise(force=True)
+            await self._handler.flush()
+            if marker.close:
+                await self._handler.shutdown()
+        except Exception as exc:
+            self._diagnostics.warn("worker", "flush failed", error=exc)
+        finally:
+            marker.done.set()
+            if marker.notify is not None:
+                marker.notify()
+
+    async def _maybe_summarise(self, *, force: bool = False) -> None:
+        """Emit a drop-summary record when records were dropped since the last one (at most per interval)."""
+        if self._drop_summary is None:
+            return
+        now = time.monotonic()
+        if not force and now < self._next_summary:
+            return
+        self._next_summary = now + self._summary_interval
+        with self._lock:
+            total = sum(self._dropped.values())
+            if total == self._reported_drops:
+                return
+            counts = dict(self._dropped)
+            new = total - self._reported_drops
+            self._reported_drops = total
+        record = self._drop_summary({**counts, "dropped_since_last_summary": new})
+        if record is not None:  # straight to the handler: a summary is not one of the caller's records
+            try:
+                await self._handler.process_batch([record])
+            except Exception as exc:
+                self._diagnostics.warn("worker", "drop summary failed", error=exc)
+
+    # ---- control ----------------------------------------------------------------------------------------
+
+    def _enqueue_marker(self, marker: _Marker) -> None:
+        with self._lock:
+            self._queue.append(marker)
+            self._urgent = True
+            if marker.stop:
+                self._stopping = True
+                self._space.notify_all()
+        self._wake()
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until everything logged before this call has been exported; False if ``timeout`` passed."""
+        if threading.current_thread() is self._thread:
+            return False
+        marker = _Marker()
+        self._enqueue_marker(marker)
+        return marker.done.wait(timeout)
+
+    async def flush_async(self, timeout: float | None = None) -> bool:
+        """``flush`` for async callers: waits without blocking the caller's event loop."""
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[None] = loop.create_future()
+        marker = _Marker(notify=lambda: loop.call_soon_threadsafe(_resolve, fut))
+        self._enqueue_marker(marker)
+        try:
+            await asyncio.wait_for(asyncio.shield(fut), timeout)
+        except TimeoutError:
+            return False
+        return True
+
+    def stop(self, timeout: float | None = None, *, close: bool = False) -> DrainResult:
+        """Process everything queued, flush exporters and stop the worker (a later record restarts it).
+
+        With ``close=True`` the stages and exporters are also shut down (files closed, clients released).
+        """
+        start = time.perf_counter()
+        if threading.current_thread() is self._thread:
+            return self._drain_result(0.0, timed_out=True)
+        marker = _Marker(stop=True, close=close)
+        thread = self._thread
+        self._enqueue_marker(marker)
+        done = marker.done.wait(timeout)
+        if done and thread is not None:
+            thread.join(timeout)
+        return self._drain_result(time.perf_counter() - start, timed_out=not done)
+
+    async def stop_async(self, timeout: float | None = None, *, close: bool = False) -> DrainResult:
+        """``stop`` for async callers: waits in a helper thread, never blocking the caller's loop."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(None, lambda: self.stop(timeout, close=close))
+
+    def _drain_result(self, latency: float, *, timed_out: bool) -> DrainResult:
+        with self._lock:
+            if timed_out:  # whatever is still queued or in flight is not delivered: count it
+                self._dropped["shutdown_timeout"] += self._count
+                self._accepted -= self._count
+                self._queue = deque(item for item in self._queue if type(item) is _Marker)
+                self._count = 0
+                self._bytes = 0
+            dropped = sum(self._dropped.values())
+            failures = getattr(self._handler, "export_failures", 0)
+            return DrainResult(
+                submitted=self._accepted + dropped,
+                processed=self._processed,
+                dropped=dropped,
+                retried=0,
+                queue_depth_high_watermark=self._hwm,
+                flush_latency_seconds=latency,
+                backpressure_retries=self._waits,
+                export_failures=failures,
+                timed_out=timed_out,
+            )
+
+    def stats(self) -> PipelineStats:
+        """A snapshot of the self-metrics."""
+        with self._lock:
+            dropped = dict(self._dropped)
+            return PipelineStats(
+                submitted=self._accepted + sum(dropped.values()),
+                processed=self._processed,
+                dropped=sum(dropped.values()),
+                dropped_by_reason=dropped,
+                queue_depth=self._count,
+                queue_bytes=self._bytes,
+                high_water_mark=self._hwm,
+                exported=getattr(self._handler, "exported", 0),
+                export_failures=getattr(self._handler, "export_failures", 0),
+                export_latency_seconds=getattr(self._handler, "export_latency", 0.0),
+                backpressure_waits=self._waits,
+            )
+
+    def shutdown(self, timeout: float | None = None) -> None:
+        """Drain, then shut the stages and exporters down; the processor is not used afterwards."""
+        self.stop(timeout, close=True)
+        _live.discard(self)
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        return self.flush(timeout_millis / 1000)
+
+    def _after_fork_in_child(self) -> None:
+        """The child never re-sends the parent's queue: it starts empty, with fresh locks and no worker."""
+        self._init_state()
+
+
+def _after_fork() -> None:
+    for processor in list(_live):
+        processor._after_fork_in_child()  # noqa: SLF001
+
+
+def live_processors() -> list[NonBlockingProcessor]:
+    return list(_live)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)

@@ -1,0 +1,138 @@
+"""The one module that touches OpenTelemetry's logs SDK (``opentelemetry.sdk._logs``), still private upstream.
+
+Everything else in fapilog imports the SDK's log types from here, so an SDK upgrade is checked in one place.
+The SDK builds a ``ReadWriteLogRecord`` by wrapping its attributes in ``BoundedAttributes`` (about 6 us
+per record, with a lock). fapilog coerces attributes itself, so it builds the same SDK record types without
+that wrapper: ``Record`` is a ``ReadWriteLogRecord`` (and ``ApiRecord`` an API ``LogRecord``) whose
+constructors only assign fields. Exporters receive these records where the SDK would pass
+``ReadableLogRecord``: the two classes have the same fields, and exporters only read them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, cast
+
+from opentelemetry._logs import LogRecord as _ApiLogRecord
+from opentelemetry._logs import SeverityNumber
+from opentelemetry.sdk._logs import (
+    LoggerProvider,
+    LogRecordLimits,
+    LogRecordProcessor,
+    ReadableLogRecord,
+    ReadWriteLogRecord,
+)
+from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+from opentelemetry.trace import TraceFlags
+
+__all__ = [
+    "ApiRecord",
+    "InstrumentationScope",
+    "LogRecordExportResult",
+    "LogRecordExporter",
+    "LogRecordProcessor",
+    "LoggerProvider",
+    "ReadWriteLogRecord",
+    "ReadableLogRecord",
+    "Record",
+    "Resource",
+    "SeverityNumber",
+    "as_readable",
+    "new_record",
+]
+
+_LIMITS = LogRecordLimits()
+_NO_FLAGS = TraceFlags(0)
+
+
+class ApiRecord(_ApiLogRecord):
+    """An API ``LogRecord`` built from captured values, without re-reading the current context."""
+
+    def __init__(  # noqa: PLR0913 - one argument per LogRecord field
+        self,
+        timestamp: int,
+        severity_number: SeverityNumber,
+        severity_text: str,
+        body: Any,
+        attributes: dict[str, Any],
+        trace_id: int,
+        span_id: int,
+        trace_flags: TraceFlags,
+        event_name: str | None,
+        exception: BaseException | None,
+    ) -> None:
+        self.timestamp = timestamp
+        self.observed_timestamp = timestamp
+        self.context = None
+        self.trace_id = trace_id
+        self.span_id = span_id
+        self.trace_flags = trace_flags
+        self.severity_text = severity_text
+        self.severity_number = severity_number
+        self.body = body
+        self.attributes = attributes
+        self.event_name = event_name
+        self.exception = exception
+
+
+class Record(ReadWriteLogRecord):
+    """An SDK ``ReadWriteLogRecord`` made by fapilog.
+
+    Besides the SDK fields it carries what the caller captured for the worker to finish: the bound context
+    (merged into the attributes on the worker), the raw exception (formatted on the worker) and an estimate
+    of its size in bytes (for the queue's byte limit).
+    """
+
+    # dataclass fields of the parent stay in __dict__; these are fapilog's own.
+    context: Mapping[str, Any] | None
+    size: int
+    finished: bool
+
+    def __post_init__(self) -> None:  # no BoundedAttributes: fapilog coerces attributes itself
+        self.context = None
+        self.size = 0
+        self.finished = False
+
+
+def new_record(
+    timestamp: int,
+    severity_number: SeverityNumber,
+    severity_text: str,
+    body: Any,
+    attributes: dict[str, Any],
+    scope: InstrumentationScope,
+    span_context: Any,
+    exception: BaseException | None = None,
+    event_name: str | None = None,
+) -> Record:
+    """Build a record from values captured on the calling thread."""
+    if span_context is not None and span_context.is_valid:
+        api = ApiRecord(
+            timestamp,
+            severity_number,
+            severity_text,
+            body,
+            attributes,
+            span_context.trace_id,
+            span_context.span_id,
+            span_context.trace_flags,
+            event_name,
+            exception,
+        )
+    else:
+        api = ApiRecord(
+            timestamp, severity_number, severity_text, body, attributes, 0, 0, _NO_FLAGS, event_name, exception
+        )
+    return Record(api, None, scope, _LIMITS)
+
+
+def as_readable(batch: Sequence[ReadWriteLogRecord]) -> Sequence[ReadableLogRecord]:
+    """The batch as exporters expect it (same fields; exporters only read them)."""
+    return cast(Sequence[ReadableLogRecord], batch)
+
+
+def export_result_ok(result: object) -> bool:
+    """Whether an exporter's return value means success (``None`` from a plain callable counts)."""
+    return result is None or result is LogRecordExportResult.SUCCESS or result is True

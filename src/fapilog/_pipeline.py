@@ -1,0 +1,124 @@
+"""A pipeline: the resource, the exporters, the worker chain and the hand-off, built from ``Settings``.
+
+Records enter either from fapilog's logger facades (which build SDK records on the caller and call the
+hand-off's ``on_emit`` directly) or from any OpenTelemetry API logger of ``pipeline.provider`` (an SDK
+``LoggerProvider`` whose one processor is the hand-off). Both meet in the same queue and worker.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import weakref
+from collections.abc import Sequence
+from typing import Any
+
+from fapilog._chain import Chain, Finisher
+from fapilog._diagnostics import Diagnostics
+from fapilog._drain import DrainResult, PipelineStats
+from fapilog._handoff import NonBlockingProcessor
+from fapilog._levels import Level, level_for
+from fapilog._otel import InstrumentationScope, LoggerProvider, Record, SeverityNumber, new_record
+from fapilog._resource import build_resource
+from fapilog._settings import Settings
+from fapilog._sinks import build_exporters
+from fapilog.exporters.stdout import stream_is_tty
+
+__all__ = ["Pipeline"]
+
+_SELF_SCOPE = InstrumentationScope("fapilog")
+_pipelines: weakref.WeakSet[Pipeline] = weakref.WeakSet()
+
+
+class Pipeline:
+    """Everything behind a logger. Build one per settings; share it between loggers."""
+
+    def __init__(
+        self, settings: Settings, *, sinks: Sequence[Any] | None = None, format: str | None = None
+    ) -> None:
+        core = settings.core
+        self.settings = settings
+        self.level: Level = level_for(core.log_level)
+        self.diagnostics = Diagnostics(enabled=core.internal_logging_enabled, output=core.diagnostics_output)
+        self.provider = LoggerProvider(resource=build_resource(settings), shutdown_on_exit=False)
+        chosen = format or settings.format
+        pretty = chosen == "pretty" or (chosen == "auto" and stream_is_tty())
+        specs = list(sinks) if sinks is not None else list(settings.sinks)
+        self.exporters = build_exporters(
+            specs, console="stdout_pretty" if pretty else "stdout_json", diagnostics=self.diagnostics
+        )
+        self.finisher = Finisher(
+            self.provider.resource,
+            exceptions_enabled=core.exceptions_enabled,
+            max_frames=core.exceptions_max_frames,
+            max_stack_chars=core.exceptions_max_stack_chars,
+            defaults=core.default_bound_context,
+        )
+        self.chain = Chain(finisher=self.finisher, exporters=self.exporters, diagnostics=self.diagnostics)
+        protected = min(level_for(name).severity.value for name in core.protected_levels) if (
+            core.protected_levels
+        ) else SeverityNumber.FATAL4.value + 1
+        self.handoff = NonBlockingProcessor(
+            self.chain,
+            max_records=core.max_queue_size,
+            max_bytes=core.max_queue_bytes,
+            policy=core.policy,
+            block_timeout=core.backpressure_wait_ms / 1000,
+            protected_severity=protected,
+            protected_reserve=core.protected_queue_size,
+            batch_size=core.batch_max_size,
+            batch_timeout=core.batch_timeout_seconds,
+            diagnostics=self.diagnostics,
+            drop_summary=self._drop_summary if core.emit_drop_summary else None,
+            drop_summary_interval=core.drop_summary_window_seconds,
+        )
+        self.provider.add_log_record_processor(self.handoff)
+        _pipelines.add(self)
+
+    def _drop_summary(self, counts: dict[str, int]) -> Record:
+        record = new_record(
+            time.time_ns(),
+            SeverityNumber.WARN,
+            "WARNING",
+            "fapilog dropped records",
+            {f"dropped.{reason}": count for reason, count in counts.items()},
+            _SELF_SCOPE,
+            None,
+            event_name="fapilog.drop_summary",
+        )
+        record.resource = self.provider.resource
+        return record
+
+    def flush(self, timeout: float | None = None) -> bool:
+        return self.handoff.flush(self._timeout(timeout))
+
+    def drain(self, timeout: float | None = None, *, close: bool = False) -> DrainResult:
+        return self.handoff.stop(self._timeout(timeout), close=close)
+
+    async def flush_async(self, timeout: float | None = None) -> bool:
+        return await self.handoff.flush_async(self._timeout(timeout))
+
+    async def drain_async(self, timeout: float | None = None, *, close: bool = False) -> DrainResult:
+        return await self.handoff.stop_async(self._timeout(timeout), close=close)
+
+    def stats(self) -> PipelineStats:
+        return self.handoff.stats()
+
+    def _timeout(self, timeout: float | None) -> float:
+        return self.settings.core.shutdown_timeout_seconds if timeout is None else timeout
+
+    def _after_fork_in_child(self) -> None:
+        self.finisher.resource = self.provider.resource
+
+
+def live_pipelines() -> list[Pipeline]:
+    return list(_pipelines)
+
+
+def _after_fork() -> None:
+    for pipeline in list(_pipelines):
+        pipeline._after_fork_in_child()  # noqa: SLF001
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)

@@ -1,0 +1,135 @@
+"""Presets: named bundles of settings, applied below the environment and explicit arguments."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any
+
+from fapilog._settings import Settings, preset_defaults
+
+__all__ = ["PRESETS", "Preset", "list_presets", "settings_for_preset"]
+
+
+@dataclass(frozen=True, slots=True)
+class Preset:
+    name: str
+    description: str
+    values: dict[str, Any]
+
+
+PRESETS: dict[str, Preset] = {
+    p.name: p
+    for p in (
+        Preset(
+            "dev",
+            "Local development: DEBUG, pretty console, every record shown at once, nothing dropped, "
+            "fapilog's own warnings on.",
+            {
+                "format": "pretty",
+                "core": {
+                    "log_level": "DEBUG",
+                    "batch_timeout_seconds": 0.0,
+                    "drop_on_full": False,
+                    "internal_logging_enabled": True,
+                },
+            },
+        ),
+        Preset(
+            "production",
+            "Services: INFO, JSON, a queue that absorbs bursts of 100,000 records, and waiting (not "
+            "dropping) when it is full.",
+            {
+                "format": "json",
+                "core": {
+                    "log_level": "INFO",
+                    "max_queue_size": 100_000,
+                    "max_queue_bytes": 256 * 1024 * 1024,
+                    "drop_on_full": False,
+                    "backpressure_wait_ms": 250,
+                },
+            },
+        ),
+        Preset(
+            "fastapi",
+            "FastAPI services: the production preset with a shorter batch delay.",
+            {
+                "format": "json",
+                "core": {
+                    "log_level": "INFO",
+                    "max_queue_size": 100_000,
+                    "max_queue_bytes": 256 * 1024 * 1024,
+                    "drop_on_full": False,
+                    "backpressure_wait_ms": 250,
+                    "batch_timeout_seconds": 0.1,
+                },
+            },
+        ),
+        Preset(
+            "serverless",
+            "Lambda and Cloud Functions: INFO, JSON, small batches flushed fast, a small queue that drops "
+            "rather than stall an invocation.",
+            {
+                "format": "json",
+                "core": {
+                    "log_level": "INFO",
+                    "max_queue_size": 1_000,
+                    "batch_max_size": 10,
+                    "batch_timeout_seconds": 0.1,
+                    "drop_on_full": True,
+                    "shutdown_timeout_seconds": 1.0,
+                    "atexit_drain_timeout_seconds": 1.0,
+                },
+            },
+        ),
+        Preset(
+            "hardened",
+            "Regulated environments: INFO, JSON, never drop by policy (wait up to 5 s for room).",
+            {
+                "format": "json",
+                "core": {
+                    "log_level": "INFO",
+                    "max_queue_size": 100_000,
+                    "max_queue_bytes": 256 * 1024 * 1024,
+                    "backpressure_policy": "block",
+                    "backpressure_wait_ms": 5_000,
+                    "shutdown_timeout_seconds": 10.0,
+                    "atexit_drain_timeout_seconds": 10.0,
+                },
+            },
+        ),
+        Preset("minimal", "The defaults, unchanged: a starting point when migrating from another logger.", {}),
+    )
+}
+
+
+def list_presets() -> list[str]:
+    """The names of the presets, sorted. ``describe_preset(name)`` says what each one sets."""
+    return sorted(PRESETS)
+
+
+def describe_preset(name: str) -> Preset:
+    """The preset called ``name``."""
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise ValueError(f"unknown preset {name!r}; presets: {', '.join(sorted(PRESETS))}") from None
+
+
+def settings_for_preset(name: str | None, overrides: dict[str, Any] | None = None) -> Settings:
+    """``Settings`` with the preset ``name`` (and ``overrides``) under the environment."""
+    values = copy.deepcopy(describe_preset(name).values) if name else {}
+    if overrides:
+        values = _merge(values, overrides)
+    with preset_defaults(values):
+        return Settings()
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out

@@ -1,0 +1,204 @@
+"""Renderings of a record: the fapilog JSON envelope (schema 1.1) and pretty console lines.
+
+The envelope mapping, record -> envelope (nothing is lost):
+
+* ``timestamp`` <- ``record.timestamp`` as RFC 3339 UTC with microseconds;
+* ``level`` <- ``severity_text``; ``message`` <- ``body``; ``logger`` <- instrumentation scope name;
+* ``event`` <- ``event_name`` (only when set);
+* ``context`` <- the bound context (fields bound with ``bind`` or context variables, plus ``request_id``,
+  ``user_id``, ``tenant_id``, ``correlation_id`` and ``session_id`` wherever they came from) and
+  ``trace_id`` / ``span_id`` (hex) / ``trace_flags`` when the record has a valid span context;
+* ``diagnostics`` <- the resource (``service``, ``env``, ``version``, ``host``, ``pid``, ``python``) and,
+  for a record with an exception, ``exception`` = ``{error.type, error.message, error.stack}``;
+* ``data`` <- every other attribute.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import orjson
+
+from fapilog._otel import ReadableLogRecord, ReadWriteLogRecord, Resource
+
+__all__ = ["CONTEXT_KEYS", "envelope", "envelope_lines", "iso_utc", "pretty_line"]
+
+AnyRecord = ReadWriteLogRecord | ReadableLogRecord
+
+CONTEXT_KEYS = frozenset({"request_id", "user_id", "tenant_id", "correlation_id", "session_id"})
+_EXC_KEYS = {
+    "exception.type": "error.type",
+    "exception.message": "error.message",
+    "exception.stacktrace": "error.stack",
+}
+_RESOURCE_KEYS = {
+    "service.name": "service",
+    "deployment.environment.name": "env",
+    "service.version": "version",
+    "host.name": "host",
+    "process.pid": "pid",
+    "process.runtime.version": "python",
+}
+
+_utc_second = -1
+_utc_prefix = ""
+
+
+def iso_utc(ns: int) -> str:
+    """``ns`` since the epoch as ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` (the second's text is cached)."""
+    global _utc_second, _utc_prefix  # noqa: PLW0603 - a one-entry cache
+    sec, rest = divmod(ns, 1_000_000_000)
+    if sec != _utc_second:
+        _utc_prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec))
+        _utc_second = sec
+    return f"{_utc_prefix}.{rest // 1000:06d}Z"
+
+
+_resource_cache: dict[int, tuple[Resource, dict[str, Any]]] = {}
+
+
+def _diagnostics(resource: Resource | None) -> dict[str, Any]:
+    if resource is None:
+        return {}
+    hit = _resource_cache.get(id(resource))
+    if hit is None or hit[0] is not resource:
+        attrs = resource.attributes
+        derived = {short: attrs[key] for key, short in _RESOURCE_KEYS.items() if key in attrs}
+        if len(_resource_cache) > 64:
+            _resource_cache.clear()
+        hit = _resource_cache[id(resource)] = (resource, derived)
+    return hit[1]
+
+
+def envelope(record: AnyRecord) -> dict[str, Any]:
+    """The fapilog schema 1.1 envelope of ``record`` as a dict."""
+    lr = record.log_record
+    bound: Mapping[str, Any] = getattr(record, "context", None) or {}
+    context: dict[str, Any] = {}
+    data: dict[str, Any] = {}
+    exc: dict[str, Any] | None = None
+    for key, value in (lr.attributes or {}).items():
+        if key in bound or key in CONTEXT_KEYS:
+            context[key] = value
+        elif key in _EXC_KEYS:
+            if exc is None:
+                exc = {}
+            exc[_EXC_KEYS[key]] = value
+        else:
+            data[key] = value
+    if lr.trace_id:
+        context["trace_id"] = f"{lr.trace_id:032x}"
+        context["span_id"] = f"{lr.span_id:016x}"
+        context["trace_flags"] = int(lr.trace_flags or 0)
+    diagnostics = _diagnostics(record.resource)
+    if exc is not None:
+        diagnostics = {**diagnostics, "exception": exc}
+    scope = record.instrumentation_scope
+    log: dict[str, Any] = {
+        "timestamp": iso_utc(lr.timestamp or lr.observed_timestamp or time.time_ns()),
+        "level": lr.severity_text or "INFO",
+        "message": lr.body,
+        "logger": scope.name if scope is not None else "root",
+        "context": context,
+        "diagnostics": diagnostics,
+        "data": data,
+    }
+    if lr.event_name:
+        log["event"] = lr.event_name
+    return {"log": log, "schema_version": "1.1"}
+
+
+def _default(value: Any) -> Any:
+    """orjson's fallback for values coercion left as they are (bytes) or a plain OTel record carried."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value).decode("utf-8", "backslashreplace")
+    from fapilog._coerce import coerce_value
+
+    coerced = coerce_value(value)
+    if isinstance(coerced, bytes):
+        return coerced.decode("utf-8", "backslashreplace")
+    return coerced
+
+
+_OPTS = orjson.OPT_NON_STR_KEYS
+
+
+def dumps(obj: Any) -> bytes:
+    """JSON bytes of ``obj``; any value orjson cannot take is coerced first, never an error."""
+    try:
+        return orjson.dumps(obj, default=_default, option=_OPTS)
+    except (TypeError, orjson.JSONEncodeError):
+        from fapilog._coerce import coerce_value
+
+        return orjson.dumps(coerce_value(obj), default=_default, option=_OPTS)
+
+
+def envelope_lines(records: Iterable[AnyRecord]) -> bytes:
+    """JSON lines of the envelopes of ``records``, each ending in a newline."""
+    return b"".join([dumps(envelope(r)) + b"\n" for r in records])
+
+
+# ---- pretty ---------------------------------------------------------------------------------------------
+
+_COLORS = {
+    "DEBUG": "\x1b[36m",
+    "INFO": "\x1b[32m",
+    "WARNING": "\x1b[33m",
+    "ERROR": "\x1b[31m",
+    "CRITICAL": "\x1b[1;31m",
+    "AUDIT": "\x1b[35m",
+    "SECURITY": "\x1b[1;35m",
+}
+_RESET = "\x1b[0m"
+_DIM = "\x1b[2m"
+_CONTROL = {c: f"\\x{c:02x}" for c in range(32)} | {10: "\\n", 13: "\\r", 9: "\\t", 0x7F: "\\x7f"}
+
+_local_second = -1
+_local_prefix = ""
+
+
+def _local_time(ns: int) -> str:
+    global _local_second, _local_prefix  # noqa: PLW0603 - a one-entry cache
+    sec = ns // 1_000_000_000
+    if sec != _local_second:
+        _local_prefix = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(sec))
+        _local_second = sec
+    return _local_prefix
+
+
+def _escape(text: str) -> str:
+    """``text`` with control characters escaped, so a message can never forge another line."""
+    return text.translate(_CONTROL) if not text.isprintable() else text
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, str):
+        text = _escape(value)
+        return text if text and " " not in text and "=" not in text else dumps(value).decode()
+    return dumps(value).decode()
+
+
+def pretty_line(record: AnyRecord, *, colors: bool) -> str:
+    """``YYYY-MM-DD HH:MM:SS | LEVEL | message k=v ...`` (local time), plus an indented traceback."""
+    lr = record.log_record
+    level = lr.severity_text or "INFO"
+    body = lr.body if isinstance(lr.body, str) else dumps(lr.body).decode()
+    attrs = lr.attributes or {}
+    pairs = " ".join(f"{k}={_value(v)}" for k, v in attrs.items() if not str(k).startswith("exception."))
+    if lr.trace_id:
+        pairs = f"{pairs} trace_id={lr.trace_id:032x} span_id={lr.span_id:016x}".lstrip()
+    stamp = _local_time(lr.timestamp or lr.observed_timestamp or time.time_ns())
+    shown = f"{level:<8}"
+    if colors:
+        shown = f"{_COLORS.get(level, '')}{shown}{_RESET}"
+        stamp = f"{_DIM}{stamp}{_RESET}"
+    line = f"{stamp} | {shown} | {_escape(body)}"
+    if pairs:
+        line = f"{line} {pairs}"
+    stack = attrs.get("exception.stacktrace")
+    if isinstance(stack, str) and stack:
+        indented = "".join(f"    {_escape(part)}\n" for part in stack.rstrip("\n").split("\n"))
+        line = f"{line}\n{indented.rstrip(chr(10))}"
+    return line + "\n"

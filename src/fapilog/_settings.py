@@ -1,0 +1,176 @@
+"""Settings from arguments, the environment (``FAPILOG_*``, ``__`` for nesting) and presets.
+
+Precedence, highest first: arguments to ``Settings(...)``, environment variables, the chosen preset, the
+defaults below. Every field here changes behaviour; an invalid value fails when the settings are built,
+with a message naming the environment variable that sets it.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    InitSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from fapilog._levels import level_for
+from fapilog._units import parse_size
+
+__all__ = ["CoreSettings", "Settings", "SettingsError"]
+
+ENV_PREFIX = "FAPILOG_"
+
+ByteSize = Annotated[int, BeforeValidator(parse_size), Field(ge=1)]
+
+
+class SettingsError(ValueError):
+    """Invalid settings, with the environment variable of each bad field named."""
+
+
+def env_name(loc: tuple[Any, ...]) -> str:
+    """The environment variable that sets the field at ``loc`` (e.g. ``FAPILOG_CORE__LOG_LEVEL``)."""
+    parts = [str(p).upper() for p in loc if not isinstance(p, int)]
+    return ENV_PREFIX + "__".join(parts)
+
+
+class CoreSettings(BaseModel):
+    """The pipeline: levels, queue, backpressure, worker, shutdown, exceptions, diagnostics."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    log_level: str = Field("INFO", description="Lowest level that is logged (DEBUG, INFO, ..., or a custom one).")
+    max_queue_size: int = Field(10_000, ge=1, description="Records the queue holds (including the batch in flight).")
+    max_queue_bytes: ByteSize = Field(
+        64 * 1024 * 1024, description="Estimated bytes the queue holds ('64 MiB', '100 MB' or a number)."
+    )
+    protected_queue_size: int = Field(
+        10_000, ge=0, description="Extra records beyond max_queue_size that protected levels may use."
+    )
+    batch_max_size: int = Field(256, ge=1, description="Records the worker hands to exporters at once.")
+    batch_timeout_seconds: float = Field(
+        0.25, ge=0, description="Longest a record waits for its batch to fill (0: wake the worker at once)."
+    )
+    drop_on_full: bool = Field(
+        True, description="When the queue is full: drop (True) or wait up to backpressure_wait_ms (False)."
+    )
+    backpressure_policy: Literal["drop_newest", "drop_oldest", "block"] | None = Field(
+        None, description="Explicit policy; overrides drop_on_full (True = drop_newest, False = block)."
+    )
+    backpressure_wait_ms: int = Field(50, ge=0, description="How long 'block' waits for room before dropping.")
+    protected_levels: list[str] = Field(
+        default_factory=lambda: ["ERROR", "CRITICAL", "AUDIT", "SECURITY"],
+        description="Levels never dropped by policy: every record at or above the lowest of them.",
+    )
+    shutdown_timeout_seconds: float = Field(3.0, gt=0, description="Deadline for drain() and runtime() exit.")
+    atexit_drain_enabled: bool = Field(True, description="Drain every pipeline when the interpreter exits.")
+    atexit_drain_timeout_seconds: float = Field(2.0, gt=0, description="Deadline for the drain at exit.")
+    exceptions_enabled: bool = Field(True, description="Attach exception type, message and stack to records.")
+    exceptions_max_frames: int = Field(10, ge=1, description="Frames kept per exception (the innermost).")
+    exceptions_max_stack_chars: int = Field(20_000, ge=100, description="Characters kept of a stack trace.")
+    default_bound_context: dict[str, Any] = Field(
+        default_factory=dict, description="Context fields every record carries (overridden by bound context)."
+    )
+    emit_drop_summary: bool = Field(True, description="Log a WARNING summary record after records were dropped.")
+    drop_summary_window_seconds: float = Field(60.0, gt=0, description="At most one drop summary per window.")
+    internal_logging_enabled: bool = Field(False, description="Write fapilog's own warnings (diagnostics).")
+    diagnostics_output: Literal["stderr", "stdout"] = Field("stderr", description="Where diagnostics go.")
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        return level_for(value).name
+
+    @field_validator("protected_levels")
+    @classmethod
+    def _known_levels(cls, value: list[str]) -> list[str]:
+        return [level_for(v).name for v in value]
+
+    @property
+    def policy(self) -> str:
+        """The backpressure policy in force."""
+        if self.backpressure_policy is not None:
+            return self.backpressure_policy
+        return "drop_newest" if self.drop_on_full else "block"
+
+
+SinkSpec = str | dict[str, Any]
+
+_preset: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("fapilog_preset", default=None)
+
+
+class Settings(BaseSettings):
+    """All of fapilog's settings. ``Settings()`` reads the environment when it is called."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        extra="forbid",
+        validate_assignment=True,
+    )
+
+    service: str | None = Field(None, description="service.name of the resource (else OTEL_SERVICE_NAME).")
+    env: str | None = Field(None, description="deployment.environment.name of the resource.")
+    version: str | None = Field(None, description="service.version of the resource.")
+    format: Literal["auto", "json", "pretty"] = Field(
+        "auto", description="Console rendering when no sinks are given: auto = pretty on a TTY, else JSON."
+    )
+    core: CoreSettings = Field(default_factory=CoreSettings)
+    sinks: list[SinkSpec] = Field(
+        default_factory=list,
+        description='Exporters, by name ("stdout_json") or as {"type": name, ...options}; empty = console.',
+    )
+
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            raise SettingsError(_describe(exc)) from None
+
+    @field_validator("sinks")
+    @classmethod
+    def _sink_types(cls, value: list[SinkSpec]) -> list[SinkSpec]:
+        for spec in value:
+            if isinstance(spec, dict) and not isinstance(spec.get("type"), str):
+                raise ValueError(f'each sink given as a dict needs a "type" name, got {spec!r}')
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        preset = _preset.get()
+        sources: tuple[PydanticBaseSettingsSource, ...] = (init_settings, env_settings)
+        if preset:
+            sources += (InitSettingsSource(settings_cls, init_kwargs=preset),)
+        return sources
+
+
+def _describe(exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = tuple(err.get("loc", ()))
+        where = ".".join(str(p) for p in loc) or "settings"
+        lines.append(f"{where} (env {env_name(loc)}): {err.get('msg')}; got {err.get('input')!r}")
+    return "invalid fapilog settings:\n  " + "\n  ".join(lines)
+
+
+@contextmanager
+def preset_defaults(values: dict[str, Any] | None) -> Iterator[None]:
+    """Within the block, ``Settings()`` uses ``values`` below the environment and arguments."""
+    token = _preset.set(values)
+    try:
+        yield
+    finally:
+        _preset.reset(token)
