@@ -65,7 +65,7 @@ def _settings_for(
 
 
 def _default_pipeline() -> Pipeline:
-    global _default  # noqa: PLW0603 - the process-wide pipeline
+    global _default
     with _lock:
         if _default is None:
             _default = Pipeline(_settings_for(preset=None, settings=None, environment=None, auto_detect=True))
@@ -226,7 +226,7 @@ def configure(
     With ``set_otel_provider=True`` the pipeline's ``LoggerProvider`` also becomes OpenTelemetry's global
     one, so records from any OpenTelemetry API logger go through fapilog.
     """
-    global _default, _configured_with  # noqa: PLW0603 - the process-wide pipeline
+    global _default, _configured_with
     _check_conflicts(preset=preset, format=format, settings=settings, environment=None)
     signature = (
         id(settings) if settings is not None else None,
@@ -243,8 +243,8 @@ def configure(
             old, _default, _configured_with = _default, pipeline, signature
             if old is not None:
                 for facade in _cache.values():
-                    if facade._pipeline is old:  # noqa: SLF001 - moving our own loggers
-                        facade._attach(pipeline)  # noqa: SLF001
+                    if facade._pipeline is old:
+                        facade._attach(pipeline)
                 old.drain(close=True)
     if set_otel_provider:
         otel_logs.set_logger_provider(pipeline.provider)
@@ -253,9 +253,9 @@ def configure(
 
 def reset() -> None:
     """Drain and forget the process-wide pipeline and every cached logger (for tests)."""
-    global _default, _configured_with  # noqa: PLW0603
+    global _default, _configured_with
     with _lock:
-        pipelines = {id(f._pipeline): f._pipeline for f in _cache.values()}  # noqa: SLF001
+        pipelines = {id(f._pipeline): f._pipeline for f in _cache.values()}
         if _default is not None:
             pipelines[id(_default)] = _default
         _cache.clear()

@@ -68,9 +68,7 @@ class Finisher:
         if exc is not None and self.exceptions_enabled and "exception.type" not in attrs:
             if not isinstance(attrs, dict):
                 attrs = dict(attrs)
-            attrs.update(
-                exception_attributes(exc, max_frames=self.max_frames, max_chars=self.max_stack_chars)
-            )
+            attrs.update(exception_attributes(exc, max_frames=self.max_frames, max_chars=self.max_stack_chars))
         lr.attributes = attrs
         body = lr.body
         if body is not None and type(body) is not str:
@@ -149,7 +147,8 @@ class Chain:
                 self.diagnostics.warn("sink", "export failed", exporter=type(exporter).__name__, records=len(batch))
 
     async def flush(self, timeout_millis: int = 30_000) -> None:
-        for part in (*self.stages, *self.exporters):
+        parts: list[Any] = [*self.stages, *self.exporters]
+        for part in parts:
             flush = getattr(part, "force_flush", None)
             if flush is None:
                 continue
@@ -161,7 +160,8 @@ class Chain:
                 self.diagnostics.warn("sink", "flush failed", part=type(part).__name__, error=exc)
 
     async def shutdown(self) -> None:
-        for part in (*self.stages, *self.exporters):
+        parts: list[Any] = [*self.stages, *self.exporters]
+        for part in parts:
             try:
                 result = part.shutdown()
                 if inspect.isawaitable(result):

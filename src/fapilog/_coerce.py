@@ -29,7 +29,8 @@ def coerce_attributes(attributes: Mapping[Any, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in attributes.items():
         out[key if type(key) is str else _text(key)] = (
-            value if type(value) in _SCALARS or (type(value) is int and _INT_MIN <= value <= _INT_MAX)
+            value
+            if type(value) in _SCALARS or (type(value) is int and _INT_MIN <= value <= _INT_MAX)
             else coerce_value(value)
         )
     return out
@@ -49,7 +50,7 @@ def coerce_value(value: Any) -> Any:
     return _coerce(value, 0, set())
 
 
-def _coerce(value: Any, depth: int, seen: set[int]) -> Any:  # noqa: PLR0911
+def _coerce(value: Any, depth: int, seen: set[int]) -> Any:
     t = type(value)
     if t in _SCALARS or t is bytes:
         return value
@@ -77,9 +78,14 @@ def _coerce(value: Any, depth: int, seen: set[int]) -> Any:  # noqa: PLR0911
 def _subclass(value: Any) -> Any:
     """Plain built-in value for an instance of a subclass of str/int/float/bytes/bool."""
     try:
-        for base in (bool, str, bytes, float):
-            if isinstance(value, base):
-                return base(value)
+        if isinstance(value, bool):
+            return bool(value)
+        if isinstance(value, str):
+            return str(value)
+        if isinstance(value, bytes):
+            return bytes(value)
+        if isinstance(value, float):
+            return float(value)
         return _coerce(int(value), 0, set())
     except Exception:
         return _text(value)
@@ -101,9 +107,7 @@ def _container(value: Any, depth: int, seen: set[int], *, mapping: bool) -> Any:
     if isinstance(value, set | frozenset):
         items.sort(key=_sort_key)
     if mapping:
-        out: Any = {
-            (k if type(k) is str else _text(k)): _coerce(v, depth + 1, seen) for k, v in items
-        }
+        out: Any = {(k if type(k) is str else _text(k)): _coerce(v, depth + 1, seen) for k, v in items}
         if extra > 0:
             out["<truncated>"] = f"{extra} more items"
     else:

@@ -52,9 +52,7 @@ def clear_context() -> None:
     _BOUND.set(_EMPTY)
 
 
-def create_task_with_context(
-    coro: Coroutine[Any, Any, T], *, name: str | None = None
-) -> asyncio.Task[T]:
+def create_task_with_context(coro: Coroutine[Any, Any, T], *, name: str | None = None) -> asyncio.Task[T]:
     """``asyncio.create_task`` running ``coro`` in a copy of the caller's context (explicitly, always)."""
     return asyncio.get_running_loop().create_task(coro, name=name, context=contextvars.copy_context())
 
@@ -73,9 +71,7 @@ def preserve_context(func: Callable[P, T]) -> Callable[P, T]:
     return run
 
 
-async def run_in_executor_with_context(
-    func: Callable[..., T], *args: Any, executor: Any = None
-) -> T:
+async def run_in_executor_with_context(func: Callable[..., T], *args: Any, executor: Any = None) -> T:
     """Run ``func(*args)`` in an executor (the loop's default unless given) with the caller's context."""
     ctx = contextvars.copy_context()
     loop = asyncio.get_running_loop()

@@ -56,7 +56,7 @@ class Diagnostics:
             stream = sys.stdout if self.output == "stdout" else sys.stderr
             stream.write(line)
             stream.flush()
-        except Exception:  # noqa: S110 - a diagnostic must never fail the caller
+        except Exception:
             pass
 
 

@@ -13,8 +13,9 @@ ENVIRONMENTS: tuple[Environment, ...] = ("lambda", "kubernetes", "docker", "ci",
 
 _OVERRIDES: dict[str, dict[str, Any]] = {
     # Short-lived invocations: small batches, fast flushing, a small queue.
-    "lambda": {"core": {"log_level": "INFO", "batch_max_size": 10, "batch_timeout_seconds": 0.1,
-                        "max_queue_size": 1_000}},
+    "lambda": {
+        "core": {"log_level": "INFO", "batch_max_size": 10, "batch_timeout_seconds": 0.1, "max_queue_size": 1_000}
+    },
     "kubernetes": {"core": {"log_level": "INFO"}},
     "docker": {"core": {"log_level": "INFO"}},
     "ci": {"core": {"log_level": "INFO"}},

@@ -63,9 +63,7 @@ class _Core:
     def is_enabled_for(self, level: str | int) -> bool:
         return level_for(level).priority >= self._threshold
 
-    def _log(
-        self, level: Level, message: Any, exc: Any, exc_info: Any, fields: dict[str, Any]
-    ) -> None:
+    def _log(self, level: Level, message: Any, exc: Any, exc_info: Any, fields: dict[str, Any]) -> None:
         try:
             error = resolve_exc_info(exc, exc_info) if exc is not None or exc_info else None
             record = new_record(
@@ -147,9 +145,7 @@ class SyncLoggerFacade(_Core):
 
     warn = warning
 
-    def log(
-        self, level: str | int, message: Any, /, *, exc: Any = None, exc_info: Any = None, **fields: Any
-    ) -> None:
+    def log(self, level: str | int, message: Any, /, *, exc: Any = None, exc_info: Any = None, **fields: Any) -> None:
         """Log at any level, given by name or priority."""
         self._log_any(level, message, exc, exc_info, fields)
 
@@ -199,9 +195,7 @@ class AsyncLoggerFacade(_Core):
         if self._threshold <= 20:
             self._log(_INFO, message, exc, exc_info, fields)
 
-    async def warning(
-        self, message: Any, /, *, exc: Any = None, exc_info: Any = None, **fields: Any
-    ) -> None:
+    async def warning(self, message: Any, /, *, exc: Any = None, exc_info: Any = None, **fields: Any) -> None:
         if self._threshold <= 30:
             self._log(_WARNING, message, exc, exc_info, fields)
 
@@ -217,15 +211,11 @@ class AsyncLoggerFacade(_Core):
         if self._threshold <= 40:
             self._log(_ERROR, message, exc, exc_info, fields)
 
-    async def exception(
-        self, message: Any, /, *, exc: Any = None, exc_info: Any = True, **fields: Any
-    ) -> None:
+    async def exception(self, message: Any, /, *, exc: Any = None, exc_info: Any = True, **fields: Any) -> None:
         if self._threshold <= 40:
             self._log(_ERROR, message, exc, exc_info, fields)
 
-    async def critical(
-        self, message: Any, /, *, exc: Any = None, exc_info: Any = None, **fields: Any
-    ) -> None:
+    async def critical(self, message: Any, /, *, exc: Any = None, exc_info: Any = None, **fields: Any) -> None:
         if self._threshold <= 50:
             self._log(_CRITICAL, message, exc, exc_info, fields)
 
@@ -233,9 +223,7 @@ class AsyncLoggerFacade(_Core):
         if self._threshold <= 60:
             self._log(_AUDIT, message, exc, exc_info, fields)
 
-    async def security(
-        self, message: Any, /, *, exc: Any = None, exc_info: Any = None, **fields: Any
-    ) -> None:
+    async def security(self, message: Any, /, *, exc: Any = None, exc_info: Any = None, **fields: Any) -> None:
         if self._threshold <= 70:
             self._log(_SECURITY, message, exc, exc_info, fields)
 

@@ -35,7 +35,7 @@ from fapilog._otel import LogRecordProcessor, ReadWriteLogRecord, SeverityNumber
 __all__ = ["BackpressurePolicy", "BatchHandler", "NonBlockingProcessor"]
 
 
-class BackpressurePolicy(str, enum.Enum):
+class BackpressurePolicy(enum.StrEnum):
     """What happens to a record logged while the queue is full."""
 
     DROP_NEWEST = "drop_newest"
@@ -56,9 +56,7 @@ class _Marker:
 
     __slots__ = ("close", "done", "notify", "stop")
 
-    def __init__(
-        self, *, stop: bool = False, close: bool = False, notify: Callable[[], None] | None = None
-    ) -> None:
+    def __init__(self, *, stop: bool = False, close: bool = False, notify: Callable[[], None] | None = None) -> None:
         self.done = threading.Event()
         self.stop = stop or close
         self.close = close
@@ -144,7 +142,7 @@ class NonBlockingProcessor(LogRecordProcessor):
 
     # ---- caller side ------------------------------------------------------------------------------------
 
-    def on_emit(self, log_record: ReadWriteLogRecord) -> None:  # type: ignore[override]
+    def on_emit(self, log_record: ReadWriteLogRecord) -> None:
         size = getattr(log_record, "size", 0) or estimate_size(log_record)
         with self._lock:
             if self._count < self._max_records and self._bytes < self._max_bytes:
@@ -152,8 +150,7 @@ class NonBlockingProcessor(LogRecordProcessor):
                 self._count += 1
                 self._bytes += size
                 self._accepted += 1
-                if self._count > self._hwm:
-                    self._hwm = self._count
+                self._hwm = max(self._hwm, self._count)
                 depth = len(self._queue)
             else:
                 depth = self._full(log_record, size)
@@ -395,7 +392,11 @@ class NonBlockingProcessor(LogRecordProcessor):
         """``flush`` for async callers: waits without blocking the caller's event loop."""
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[None] = loop.create_future()
-        marker = _Marker(notify=lambda: loop.call_soon_threadsafe(_resolve, fut))
+
+        def notify() -> None:
+            loop.call_soon_threadsafe(_resolve, fut)
+
+        marker = _Marker(notify=notify)
         self._enqueue_marker(marker)
         try:
             await asyncio.wait_for(asyncio.shield(fut), timeout)
@@ -479,7 +480,7 @@ class NonBlockingProcessor(LogRecordProcessor):
 
 def _after_fork() -> None:
     for processor in list(_live):
-        processor._after_fork_in_child()  # noqa: SLF001
+        processor._after_fork_in_child()
 
 
 def live_processors() -> list[NonBlockingProcessor]:

@@ -15,6 +15,7 @@ from typing import Any, cast
 
 from opentelemetry._logs import LogRecord as _ApiLogRecord
 from opentelemetry._logs import SeverityNumber
+from opentelemetry.context import Context
 from opentelemetry.sdk._logs import (
     LoggerProvider,
     LogRecordLimits,
@@ -45,12 +46,13 @@ __all__ = [
 
 _LIMITS = LogRecordLimits()
 _NO_FLAGS = TraceFlags(0)
+_NO_CONTEXT = Context()  # the caller's span context is captured as ids; the record keeps no context
 
 
 class ApiRecord(_ApiLogRecord):
     """An API ``LogRecord`` built from captured values, without re-reading the current context."""
 
-    def __init__(  # noqa: PLR0913 - one argument per LogRecord field
+    def __init__(
         self,
         timestamp: int,
         severity_number: SeverityNumber,
@@ -65,7 +67,7 @@ class ApiRecord(_ApiLogRecord):
     ) -> None:
         self.timestamp = timestamp
         self.observed_timestamp = timestamp
-        self.context = None
+        self.context = _NO_CONTEXT
         self.trace_id = trace_id
         self.span_id = span_id
         self.trace_flags = trace_flags

@@ -19,7 +19,7 @@ from fapilog._drain import DrainResult, PipelineStats
 from fapilog._handoff import NonBlockingProcessor
 from fapilog._levels import Level, level_for
 from fapilog._otel import InstrumentationScope, LoggerProvider, Record, SeverityNumber, new_record
-from fapilog._resource import build_resource
+from fapilog._resource import build_resource, refresh_pid
 from fapilog._settings import Settings
 from fapilog._sinks import build_exporters
 from fapilog.exporters.stdout import stream_is_tty
@@ -33,9 +33,7 @@ _pipelines: weakref.WeakSet[Pipeline] = weakref.WeakSet()
 class Pipeline:
     """Everything behind a logger. Build one per settings; share it between loggers."""
 
-    def __init__(
-        self, settings: Settings, *, sinks: Sequence[Any] | None = None, format: str | None = None
-    ) -> None:
+    def __init__(self, settings: Settings, *, sinks: Sequence[Any] | None = None, format: str | None = None) -> None:
         core = settings.core
         self.settings = settings
         self.level: Level = level_for(core.log_level)
@@ -55,9 +53,11 @@ class Pipeline:
             defaults=core.default_bound_context,
         )
         self.chain = Chain(finisher=self.finisher, exporters=self.exporters, diagnostics=self.diagnostics)
-        protected = min(level_for(name).severity.value for name in core.protected_levels) if (
-            core.protected_levels
-        ) else SeverityNumber.FATAL4.value + 1
+        protected = (
+            min(level_for(name).severity.value for name in core.protected_levels)
+            if (core.protected_levels)
+            else SeverityNumber.FATAL4.value + 1
+        )
         self.handoff = NonBlockingProcessor(
             self.chain,
             max_records=core.max_queue_size,
@@ -86,7 +86,7 @@ class Pipeline:
             None,
             event_name="fapilog.drop_summary",
         )
-        record.resource = self.provider.resource
+        record.resource = self.finisher.resource
         return record
 
     def flush(self, timeout: float | None = None) -> bool:
@@ -108,7 +108,7 @@ class Pipeline:
         return self.settings.core.shutdown_timeout_seconds if timeout is None else timeout
 
     def _after_fork_in_child(self) -> None:
-        self.finisher.resource = self.provider.resource
+        self.finisher.resource = refresh_pid(self.finisher.resource)
 
 
 def live_pipelines() -> list[Pipeline]:
@@ -117,7 +117,7 @@ def live_pipelines() -> list[Pipeline]:
 
 def _after_fork() -> None:
     for pipeline in list(_pipelines):
-        pipeline._after_fork_in_child()  # noqa: SLF001
+        pipeline._after_fork_in_child()
 
 
 if hasattr(os, "register_at_fork"):

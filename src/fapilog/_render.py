@@ -48,7 +48,7 @@ _utc_prefix = ""
 
 def iso_utc(ns: int) -> str:
     """``ns`` since the epoch as ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` (the second's text is cached)."""
-    global _utc_second, _utc_prefix  # noqa: PLW0603 - a one-entry cache
+    global _utc_second, _utc_prefix
     sec, rest = divmod(ns, 1_000_000_000)
     if sec != _utc_second:
         _utc_prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec))
@@ -160,7 +160,7 @@ _local_prefix = ""
 
 
 def _local_time(ns: int) -> str:
-    global _local_second, _local_prefix  # noqa: PLW0603 - a one-entry cache
+    global _local_second, _local_prefix
     sec = ns // 1_000_000_000
     if sec != _local_second:
         _local_prefix = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(sec))

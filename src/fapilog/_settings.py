@@ -121,7 +121,7 @@ class Settings(BaseSettings):
     format: Literal["auto", "json", "pretty"] = Field(
         "auto", description="Console rendering when no sinks are given: auto = pretty on a TTY, else JSON."
     )
-    core: CoreSettings = Field(default_factory=CoreSettings)
+    core: CoreSettings = CoreSettings()
     sinks: list[SinkSpec] = Field(
         default_factory=list,
         description='Exporters, by name ("stdout_json") or as {"type": name, ...options}; empty = console.',

@@ -1,0 +1,3 @@
+from fapilog._cli import main
+
+raise SystemExit(main())
