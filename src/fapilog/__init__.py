@@ -10,6 +10,7 @@ from fapilog._api import (
     runtime,
     runtime_async,
 )
+from fapilog._builder import AsyncLoggerBuilder, LoggerBuilder
 from fapilog._context import create_task_with_context, preserve_context, run_in_executor_with_context
 from fapilog._drain import DrainResult, PipelineStats
 from fapilog._event import LogEvent
@@ -21,9 +22,11 @@ from fapilog._shutdown import install_shutdown_handlers
 from fapilog._version import __version__
 
 __all__ = [
+    "AsyncLoggerBuilder",
     "AsyncLoggerFacade",
     "DrainResult",
     "LogEvent",
+    "LoggerBuilder",
     "PipelineStats",
     "Settings",
     "SettingsError",

@@ -40,7 +40,11 @@ def needs_coercion(attributes: Mapping[Any, Any]) -> bool:
     """Whether any key or value of ``attributes`` is not already representable as it is (a fast check)."""
     for key, value in attributes.items():
         t = type(value)
-        if type(key) is not str or (t not in _SCALARS and not (t is int and _INT_MIN <= value <= _INT_MAX)):
+        if t is str or t is float or t is bool or value is None:
+            if type(key) is str:
+                continue
+            return True
+        if t is not int or type(key) is not str or not _INT_MIN <= value <= _INT_MAX:
             return True
     return False
 

@@ -43,5 +43,6 @@ def exception_attributes(exc: BaseException, *, max_frames: int, max_chars: int)
     except Exception:
         stack = f"{name}: {message}\n"
     if len(stack) > max_chars:
-        stack = "...(truncated)\n" + stack[-max_chars:]
+        marker = "...(truncated)\n"
+        stack = marker + stack[-max(0, max_chars - len(marker)) :] if max_chars > len(marker) else stack[-max_chars:]
     return {"exception.type": name, "exception.message": message, "exception.stacktrace": stack}

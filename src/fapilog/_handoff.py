@@ -30,7 +30,7 @@ from typing import Any, Protocol
 
 from fapilog._diagnostics import Diagnostics
 from fapilog._drain import DrainResult, PipelineStats
-from fapilog._otel import LogRecordProcessor, ReadWriteLogRecord, SeverityNumber
+from fapilog._otel import LogRecordProcessor, ReadWriteLogRecord, Record, SeverityNumber
 
 __all__ = ["BackpressurePolicy", "BatchHandler", "NonBlockingProcessor"]
 
@@ -71,13 +71,15 @@ def _resolve(fut: asyncio.Future[None]) -> None:
 _live: weakref.WeakSet[NonBlockingProcessor] = weakref.WeakSet()
 
 
-def estimate_size(record: ReadWriteLogRecord) -> int:
-    """A cheap estimate of a record's memory, in bytes: strings by length, other values by a constant."""
+def _sized(record: ReadWriteLogRecord) -> int:
+    """Estimate the memory of a record from elsewhere (strings by length, other values by a constant) and
+    remember it on the record, as fapilog's own records carry it."""
     lr = record.log_record
     size = 256 + (len(lr.body) if type(lr.body) is str else 64)
     if lr.attributes:
         for value in lr.attributes.values():
             size += len(value) if type(value) is str or type(value) is bytes else 48
+    record.size = size  # type: ignore[attr-defined]
     return size
 
 
@@ -143,10 +145,11 @@ class NonBlockingProcessor(LogRecordProcessor):
     # ---- caller side ------------------------------------------------------------------------------------
 
     def on_emit(self, log_record: ReadWriteLogRecord) -> None:
-        size = getattr(log_record, "size", 0) or estimate_size(log_record)
+        # fapilog's own records arrive with their size estimated by the caller; others are measured here.
+        size = log_record.size if type(log_record) is Record else _sized(log_record)
         with self._lock:
             if self._count < self._max_records and self._bytes < self._max_bytes:
-                self._queue.append((log_record, size))
+                self._queue.append(log_record)
                 self._count += 1
                 self._bytes += size
                 self._accepted += 1
@@ -178,7 +181,7 @@ class NonBlockingProcessor(LogRecordProcessor):
         return -1
 
     def _admit(self, record: ReadWriteLogRecord, size: int) -> int:
-        self._queue.append((record, size))
+        self._queue.append(record)
         self._count += 1
         self._bytes += size
         self._accepted += 1
@@ -187,12 +190,12 @@ class NonBlockingProcessor(LogRecordProcessor):
 
     def _evict_oldest(self) -> bool:
         for i, item in enumerate(self._queue):
-            if type(item) is tuple:
-                severity = item[0].log_record.severity_number
+            if type(item) is not _Marker:
+                severity = item.log_record.severity_number
                 if severity is None or severity.value < self._protected:
                     del self._queue[i]
                     self._count -= 1
-                    self._bytes -= item[1]
+                    self._bytes -= item.size
                     self._accepted -= 1
                     self._dropped["evicted_oldest"] += 1
                     return True
@@ -251,7 +254,7 @@ class NonBlockingProcessor(LogRecordProcessor):
             with self._lock:
                 if self._thread is threading.current_thread():
                     self._thread = None
-                pending = any(type(item) is tuple for item in self._queue)
+                pending = any(type(item) is not _Marker for item in self._queue)
             if pending:  # records logged while stopping: a new worker takes them
                 self._start()
 
@@ -312,8 +315,8 @@ class NonBlockingProcessor(LogRecordProcessor):
                 if item.stop:
                     return True
                 continue
-            chunk.append(item[0])
-            chunk_bytes += item[1]
+            chunk.append(item)
+            chunk_bytes += item.size
             if len(chunk) >= self._batch_size:
                 await self._process(chunk, chunk_bytes)
                 chunk, chunk_bytes = [], 0

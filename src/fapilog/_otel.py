@@ -87,15 +87,12 @@ class Record(ReadWriteLogRecord):
     of its size in bytes (for the queue's byte limit).
     """
 
-    # dataclass fields of the parent stay in __dict__; these are fapilog's own.
-    context: Mapping[str, Any] | None
-    size: int
-    finished: bool
+    # Class-level defaults: set per record only when the caller has something to say.
+    context: Mapping[str, Any] | None = None
+    size: int = 512
 
     def __post_init__(self) -> None:  # no BoundedAttributes: fapilog coerces attributes itself
-        self.context = None
-        self.size = 0
-        self.finished = False
+        pass
 
 
 def new_record(

@@ -49,45 +49,50 @@ _utc_prefix = ""
 def iso_utc(ns: int) -> str:
     """``ns`` since the epoch as ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` (the second's text is cached)."""
     global _utc_second, _utc_prefix
-    sec, rest = divmod(ns, 1_000_000_000)
+    sec = ns // 1_000_000_000
     if sec != _utc_second:
         _utc_prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec))
         _utc_second = sec
-    return f"{_utc_prefix}.{rest // 1000:06d}Z"
+    return "%s.%06dZ" % (_utc_prefix, ns % 1_000_000_000 // 1000)  # noqa: UP031 - the fastest form here
 
 
-_resource_cache: dict[int, tuple[Resource, dict[str, Any]]] = {}
+_last_resource: Resource | None = None
+_last_diagnostics: dict[str, Any] = {}
 
 
 def _diagnostics(resource: Resource | None) -> dict[str, Any]:
+    """The envelope's diagnostics for ``resource`` (the last one is cached: a pipeline has one resource)."""
+    global _last_resource, _last_diagnostics
+    if resource is _last_resource:
+        return _last_diagnostics
     if resource is None:
         return {}
-    hit = _resource_cache.get(id(resource))
-    if hit is None or hit[0] is not resource:
-        attrs = resource.attributes
-        derived = {short: attrs[key] for key, short in _RESOURCE_KEYS.items() if key in attrs}
-        if len(_resource_cache) > 64:
-            _resource_cache.clear()
-        hit = _resource_cache[id(resource)] = (resource, derived)
-    return hit[1]
+    attrs = resource.attributes
+    derived = {short: attrs[key] for key, short in _RESOURCE_KEYS.items() if key in attrs}
+    _last_resource, _last_diagnostics = resource, derived
+    return derived
 
 
 def envelope(record: AnyRecord) -> dict[str, Any]:
     """The fapilog schema 1.1 envelope of ``record`` as a dict."""
     lr = record.log_record
-    bound: Mapping[str, Any] = getattr(record, "context", None) or {}
-    context: dict[str, Any] = {}
-    data: dict[str, Any] = {}
+    attrs: Any = lr.attributes or {}
+    bound: Mapping[str, Any] | None = getattr(record, "context", None)
+    context: dict[str, Any]
     exc: dict[str, Any] | None = None
-    for key, value in (lr.attributes or {}).items():
-        if key in bound or key in CONTEXT_KEYS:
-            context[key] = value
-        elif key in _EXC_KEYS:
-            if exc is None:
-                exc = {}
-            exc[_EXC_KEYS[key]] = value
-        else:
-            data[key] = value
+    if not bound and attrs.keys().isdisjoint(CONTEXT_KEYS) and "exception.type" not in attrs:
+        context, data = {}, attrs  # the common case: every attribute is data
+    else:
+        context, data = {}, {}
+        for key, value in attrs.items():
+            if key in CONTEXT_KEYS or (bound and key in bound):
+                context[key] = value
+            elif key in _EXC_KEYS:
+                if exc is None:
+                    exc = {}
+                exc[_EXC_KEYS[key]] = value
+            else:
+                data[key] = value
     if lr.trace_id:
         context["trace_id"] = f"{lr.trace_id:032x}"
         context["span_id"] = f"{lr.span_id:016x}"

@@ -1,0 +1,116 @@
+"""LoggerBuilder / AsyncLoggerBuilder: validated at call time, equivalent to the same Settings."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from fapilog import AsyncLoggerBuilder, LoggerBuilder, Settings
+from fapilog.testing import CaptureExporter
+
+
+def test_builder_settings_equal_hand_written_settings() -> None:
+    """Each builder method sets the field the settings reference documents."""
+    built = (
+        LoggerBuilder()
+        .with_level("warning")
+        .with_queue_size(500, max_bytes="1 MB")
+        .with_batch_size(32)
+        .with_batch_timeout("50ms")
+        .with_backpressure("drop_oldest", wait_ms=5)
+        .with_shutdown_timeout(7)
+        .with_diagnostics(output="stdout")
+        .with_context(region="eu")
+        .with_service("shop", version="1.0", environment="prod")
+        .add_stdout("pretty")
+        .to_settings()
+    )
+    expected = Settings(
+        service="shop",
+        version="1.0",
+        env="prod",
+        sinks=["stdout_pretty"],
+        core={
+            "log_level": "WARNING",
+            "max_queue_size": 500,
+            "max_queue_bytes": 1_000_000,
+            "batch_max_size": 32,
+            "batch_timeout_seconds": 0.05,
+            "backpressure_policy": "drop_oldest",
+            "backpressure_wait_ms": 5,
+            "shutdown_timeout_seconds": 7.0,
+            "atexit_drain_timeout_seconds": 7.0,
+            "internal_logging_enabled": True,
+            "diagnostics_output": "stdout",
+            "default_bound_context": {"region": "eu"},
+        },
+    )
+    assert built == expected
+
+
+def test_builder_choices_beat_environment_which_beats_the_preset(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Precedence: builder call > FAPILOG_* variable > preset > default."""
+    monkeypatch.setenv("FAPILOG_CORE__BATCH_MAX_SIZE", "77")
+    monkeypatch.setenv("FAPILOG_CORE__LOG_LEVEL", "ERROR")
+    settings = LoggerBuilder().with_preset("production").with_level("DEBUG").to_settings()
+    assert settings.core.log_level == "DEBUG"  # builder
+    assert settings.core.batch_max_size == 77  # environment
+    assert settings.core.max_queue_size == 100_000  # preset
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda b: b.with_level("LOUD"), "unknown log level"),
+        (lambda b: b.with_queue_size(0), "with_queue_size"),
+        (lambda b: b.with_queue_size(10, max_bytes="lots"), "with_queue_size"),
+        (lambda b: b.with_batch_size(-1), "with_batch_size"),
+        (lambda b: b.with_batch_timeout("soon"), "with_batch_timeout"),
+        (lambda b: b.with_backpressure("panic"), "with_backpressure"),
+        (lambda b: b.with_backpressure(wait_ms=-1), "with_backpressure"),
+        (lambda b: b.with_shutdown_timeout(0), "with_shutdown_timeout"),
+        (lambda b: b.with_diagnostics(output="syslog"), "with_diagnostics"),
+        (lambda b: b.with_preset("turbo"), "unknown preset"),
+        (lambda b: b.add_stdout("xml"), "add_stdout"),
+        (lambda b: b.add_sink(42), "add_sink"),
+        (lambda b: b.with_name(""), "with_name"),
+    ],
+)
+def test_bad_arguments_fail_at_call_time(call: Any, message: str) -> None:
+    """A bad argument raises ValueError from the method itself, naming it."""
+    with pytest.raises(ValueError, match=message):
+        call(LoggerBuilder())
+
+
+def test_build_logs_through_the_configured_pipeline() -> None:
+    """build() returns a working logger with the builder's sinks, level and context."""
+    exporter = CaptureExporter()
+    logger = LoggerBuilder("built").with_level("INFO").add_sink(exporter).with_context(region="eu").build()
+    logger.debug("hidden")
+    logger.info("shown")
+    logger.drain()
+    (env,) = exporter.envelopes()
+    assert env["log"]["logger"] == "built"
+    assert env["log"]["context"] == {"region": "eu"}
+
+
+def test_reuse_caches_by_name() -> None:
+    """Without reuse each build is new; with reuse the same name gives the same logger."""
+    assert LoggerBuilder("x").build() is not LoggerBuilder("x").build()
+    first = LoggerBuilder("y").reuse().build()
+    assert LoggerBuilder("y").reuse().with_level("ERROR").build() is first
+
+
+def test_async_builder_builds_an_async_logger() -> None:
+    """AsyncLoggerBuilder.build_async() gives a logger whose methods are awaited."""
+    exporter = CaptureExporter()
+
+    async def main() -> None:
+        logger = await AsyncLoggerBuilder("a").with_preset("fastapi").add_sink(exporter).build_async()
+        await logger.info("hello")
+        await logger.drain()
+
+    asyncio.run(main())
+    assert exporter.messages() == ["hello"]
