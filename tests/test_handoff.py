@@ -322,3 +322,25 @@ def test_counts_add_up_under_pressure(policy: str) -> None:
     assert result.submitted == 3_000
     assert result.processed + result.dropped == 3_000
     assert len(exporter.records) == result.processed
+
+
+def test_spill_hook_takes_what_a_full_queue_cannot() -> None:
+    """With a spill hook (the disk spool's seam), overflow goes to the hook and is counted as spilled."""
+    exporter = GatedExporter()
+    spilled: list[str] = []
+
+    def spill(record: Any) -> bool:
+        spilled.append(record.log_record.body)
+        return record.log_record.body != "refused"
+
+    processor = make([exporter], max_records=2, protected_reserve=0, spill=spill)
+    stall(exporter, processor)
+    processor.on_emit(rec("queued"))
+    processor.on_emit(rec("overflow"))
+    processor.on_emit(rec("refused"))
+    exporter.gate.set()
+    result = processor.stop(10)
+    assert spilled == ["overflow", "refused"]
+    assert exporter.messages() == ["first", "queued"]
+    assert (result.spilled, result.dropped) == (1, 1)
+    assert result.submitted == result.processed + result.dropped + result.spilled == 4

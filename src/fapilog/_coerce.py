@@ -69,11 +69,17 @@ def _coerce(value: Any, depth: int, seen: set[int]) -> Any:
     if isinstance(value, list | tuple | set | frozenset):
         return _container(value, depth, seen, mapping=False)
     if isinstance(value, _dt.datetime | _dt.date | _dt.time):
-        return value.isoformat()
+        try:
+            return value.isoformat()
+        except Exception:  # e.g. a tzinfo whose utcoffset raises
+            return _text(value)
     if isinstance(value, enum.Enum):
         return _coerce(value.value, depth + 1, seen)
     if isinstance(value, bytearray | memoryview):
-        return bytes(value)
+        try:
+            return bytes(value)
+        except Exception:  # a released memoryview
+            return _text(value)
     if isinstance(value, BaseException):
         return f"{type(value).__name__}: {_text(value)}"
     return _text(value)
@@ -81,16 +87,15 @@ def _coerce(value: Any, depth: int, seen: set[int]) -> Any:
 
 def _subclass(value: Any) -> Any:
     """Plain built-in value for an instance of a subclass of str/int/float/bytes/bool."""
+    # The base type's own conversion: a subclass's overridden __str__/__int__/... is never called.
     try:
-        if isinstance(value, bool):
-            return bool(value)
         if isinstance(value, str):
-            return str(value)
+            return str.__str__(value)
         if isinstance(value, bytes):
-            return bytes(value)
+            return bytes(memoryview(value))
         if isinstance(value, float):
-            return float(value)
-        return _coerce(int(value), 0, set())
+            return float.__float__(value)
+        return _coerce(int.__int__(value), 0, set())
     except Exception:
         return _text(value)
 

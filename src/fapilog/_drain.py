@@ -11,9 +11,10 @@ __all__ = ["DrainResult", "PipelineStats"]
 class DrainResult:
     """The outcome of draining a logger's pipeline.
 
-    Every record that passed the level check was either ``processed`` (taken off the queue and run through
-    the stages and exporters) or ``dropped`` (by the backpressure policy, or still queued when the drain's
-    deadline passed), so ``submitted == processed + dropped`` always holds.
+    Every record that passed the level check was ``processed`` (taken off the queue and run through the
+    stages and exporters), ``dropped`` (by the backpressure policy, or still queued when the drain's deadline
+    passed) or ``spilled`` (handed to the spill hook when the queue was full), so
+    ``submitted == processed + dropped + spilled`` always holds.
     """
 
     submitted: int
@@ -26,6 +27,7 @@ class DrainResult:
     backpressure_retries: int = 0
     export_failures: int = 0
     timed_out: bool = False
+    spilled: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,3 +45,4 @@ class PipelineStats:
     export_failures: int = 0
     export_latency_seconds: float = 0.0
     backpressure_waits: int = 0
+    spilled: int = 0

@@ -19,7 +19,7 @@ from fapilog._context import clear_context as _clear_context
 from fapilog._drain import DrainResult, PipelineStats
 from fapilog._exceptions import resolve_exc_info
 from fapilog._levels import Level, level_for
-from fapilog._otel import InstrumentationScope, new_record
+from fapilog._otel import InstrumentationScope
 
 if TYPE_CHECKING:
     from fapilog._pipeline import Pipeline
@@ -45,7 +45,7 @@ class _Core:
     def _attach(self, pipeline: Pipeline) -> None:
         self._pipeline = pipeline
         self._threshold = pipeline.level.priority
-        self._emit = pipeline.handoff.on_emit
+        self._emit = pipeline.handoff.offer
 
     @property
     def name(self) -> str:
@@ -65,25 +65,24 @@ class _Core:
 
     def _log(self, level: Level, message: Any, exc: Any, exc_info: Any, fields: dict[str, Any]) -> None:
         try:
-            error = resolve_exc_info(exc, exc_info) if exc is not None or exc_info else None
-            record = new_record(
-                time_ns(),
-                level.severity,
-                level.name,
-                message,
-                fields,
-                self._scope,
-                get_current_span().get_span_context(),
-                error,
-            )
-            context = current_context()
-            if context:
-                record.context = context
             size = 256 + len(message) if type(message) is str else 320
             for value in fields.values():
                 size += len(value) if type(value) is str else 48
-            record.size = size
-            self._emit(record)
+            self._emit(
+                (
+                    time_ns(),
+                    level.severity,
+                    level.name,
+                    message,
+                    fields,
+                    self._scope,
+                    get_current_span().get_span_context(),
+                    resolve_exc_info(exc, exc_info) if exc is not None or exc_info else None,
+                    current_context(),
+                    size,
+                ),
+                size,
+            )
         except Exception as exc_:  # never into the application
             self._pipeline.handoff.count_drop("capture_error")
             self._pipeline.diagnostics.warn("logger", "log call could not be captured", error=exc_)

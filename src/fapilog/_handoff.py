@@ -30,7 +30,15 @@ from typing import Any, Protocol
 
 from fapilog._diagnostics import Diagnostics
 from fapilog._drain import DrainResult, PipelineStats
-from fapilog._otel import LogRecordProcessor, ReadWriteLogRecord, Record, SeverityNumber
+from fapilog._otel import (
+    CAPTURE_SIZE,
+    Capture,
+    LogRecordProcessor,
+    ReadWriteLogRecord,
+    Record,
+    SeverityNumber,
+    from_capture,
+)
 
 __all__ = ["BackpressurePolicy", "BatchHandler", "NonBlockingProcessor"]
 
@@ -63,12 +71,27 @@ class _Marker:
         self.notify = notify
 
 
+_SPILL = -2  # _full's answer: give the record to the spill hook
+
+
 def _resolve(fut: asyncio.Future[None]) -> None:
     if not fut.done():
         fut.set_result(None)
 
 
 _live: weakref.WeakSet[NonBlockingProcessor] = weakref.WeakSet()
+
+
+def _severity(item: Any) -> int:
+    """The severity number of a queued record or capture (0 when unset)."""
+    if type(item) is tuple:
+        return int(item[1].value)
+    severity = item.log_record.severity_number
+    return int(severity.value) if severity is not None else 0
+
+
+def _size(item: Any) -> int:
+    return int(item[CAPTURE_SIZE]) if type(item) is tuple else int(item.size)
 
 
 def _sized(record: ReadWriteLogRecord) -> int:
@@ -101,6 +124,7 @@ class NonBlockingProcessor(LogRecordProcessor):
         diagnostics: Diagnostics | None = None,
         drop_summary: Callable[[dict[str, int]], ReadWriteLogRecord | None] | None = None,
         drop_summary_interval: float = 60.0,
+        spill: Callable[[ReadWriteLogRecord], bool] | None = None,
     ) -> None:
         if max_records < 1 or max_bytes < 1 or batch_size < 1 or protected_reserve < 0:
             raise ValueError("queue limits and batch size must be positive")
@@ -118,6 +142,7 @@ class NonBlockingProcessor(LogRecordProcessor):
         self._diagnostics = diagnostics or Diagnostics()
         self._drop_summary = drop_summary
         self._summary_interval = drop_summary_interval
+        self._spill = spill
         self._init_state()
         _live.add(self)
 
@@ -133,6 +158,7 @@ class NonBlockingProcessor(LogRecordProcessor):
         self._dropped: Counter[str] = Counter()
         self._reported_drops = 0
         self._waits = 0
+        self._spilled = 0
         self._waiting = 0
         self._urgent = False
         self._stopping = False
@@ -145,19 +171,25 @@ class NonBlockingProcessor(LogRecordProcessor):
     # ---- caller side ------------------------------------------------------------------------------------
 
     def on_emit(self, log_record: ReadWriteLogRecord) -> None:
-        # fapilog's own records arrive with their size estimated by the caller; others are measured here.
-        size = log_record.size if type(log_record) is Record else _sized(log_record)
+        """Queue a record (from any OpenTelemetry logger); never blocks beyond the ``block`` policy."""
+        self.offer(log_record, log_record.size if type(log_record) is Record else _sized(log_record))
+
+    def offer(self, item: ReadWriteLogRecord | Capture, size: int) -> None:
+        """Queue a record, or a ``Capture`` that the worker turns into one (fapilog's loggers use this)."""
         with self._lock:
             if self._count < self._max_records and self._bytes < self._max_bytes:
-                self._queue.append(log_record)
+                self._queue.append(item)
                 self._count += 1
                 self._bytes += size
                 self._accepted += 1
-                self._hwm = max(self._hwm, self._count)
+                if self._count > self._hwm:  # noqa: PLR1730 - cheaper than max() on the hot path
+                    self._hwm = self._count
                 depth = len(self._queue)
             else:
-                depth = self._full(log_record, size)
-        if depth == self._wake_at or self._thread is None:
+                depth = self._full(item, size)
+        if depth == _SPILL:
+            self._spill_record(item)
+        elif depth == self._wake_at or self._thread is None:
             self._wake()
 
     def count_drop(self, reason: str) -> None:
@@ -165,14 +197,14 @@ class NonBlockingProcessor(LogRecordProcessor):
         with self._lock:
             self._dropped[reason] += 1
 
-    def _full(self, record: ReadWriteLogRecord, size: int) -> int:
+    def _full(self, record: Any, size: int) -> int:
         """Apply the policy to ``record`` arriving at a full queue (lock held). Returns the new depth or -1."""
-        severity = record.log_record.severity_number
-        protected = severity is not None and severity.value >= self._protected
-        if protected:
+        if _severity(record) >= self._protected:
             if self._count < self._max_records + self._reserve:
                 return self._admit(record, size)
             return self._wait_then_admit(record, size, "protected_overflow")
+        if self._spill is not None:
+            return _SPILL
         if self._policy is BackpressurePolicy.DROP_OLDEST and self._evict_oldest():
             return self._admit(record, size)
         if self._policy is BackpressurePolicy.BLOCK:
@@ -180,7 +212,21 @@ class NonBlockingProcessor(LogRecordProcessor):
         self._dropped["queue_full"] += 1
         return -1
 
-    def _admit(self, record: ReadWriteLogRecord, size: int) -> int:
+    def _spill_record(self, item: Any) -> None:
+        """Hand a record that found the queue full to the spill hook (the disk spool), outside the lock."""
+        try:
+            record = from_capture(item) if type(item) is tuple else item
+            kept = bool(self._spill(record)) if self._spill is not None else False
+        except Exception as exc:
+            kept = False
+            self._diagnostics.warn("worker", "spill hook raised", error=exc)
+        with self._lock:
+            if kept:
+                self._spilled += 1
+            else:
+                self._dropped["spill_failed"] += 1
+
+    def _admit(self, record: Any, size: int) -> int:
         self._queue.append(record)
         self._count += 1
         self._bytes += size
@@ -190,18 +236,16 @@ class NonBlockingProcessor(LogRecordProcessor):
 
     def _evict_oldest(self) -> bool:
         for i, item in enumerate(self._queue):
-            if type(item) is not _Marker:
-                severity = item.log_record.severity_number
-                if severity is None or severity.value < self._protected:
-                    del self._queue[i]
-                    self._count -= 1
-                    self._bytes -= item.size
-                    self._accepted -= 1
-                    self._dropped["evicted_oldest"] += 1
-                    return True
+            if type(item) is not _Marker and _severity(item) < self._protected:
+                del self._queue[i]
+                self._count -= 1
+                self._bytes -= _size(item)
+                self._accepted -= 1
+                self._dropped["evicted_oldest"] += 1
+                return True
         return False
 
-    def _wait_then_admit(self, record: ReadWriteLogRecord, size: int, reason: str) -> int:
+    def _wait_then_admit(self, record: Any, size: int, reason: str) -> int:
         if threading.current_thread() is self._thread:  # the worker itself must never wait on itself
             self._dropped[reason] += 1
             return -1
@@ -315,8 +359,12 @@ class NonBlockingProcessor(LogRecordProcessor):
                 if item.stop:
                     return True
                 continue
+            if type(item) is tuple:
+                chunk_bytes += item[CAPTURE_SIZE]
+                item = from_capture(item)
+            else:
+                chunk_bytes += item.size
             chunk.append(item)
-            chunk_bytes += item.size
             if len(chunk) >= self._batch_size:
                 await self._process(chunk, chunk_bytes)
                 chunk, chunk_bytes = [], 0
@@ -439,7 +487,7 @@ class NonBlockingProcessor(LogRecordProcessor):
             dropped = sum(self._dropped.values())
             failures = getattr(self._handler, "export_failures", 0)
             return DrainResult(
-                submitted=self._accepted + dropped,
+                submitted=self._accepted + dropped + self._spilled,
                 processed=self._processed,
                 dropped=dropped,
                 retried=0,
@@ -448,6 +496,7 @@ class NonBlockingProcessor(LogRecordProcessor):
                 backpressure_retries=self._waits,
                 export_failures=failures,
                 timed_out=timed_out,
+                spilled=self._spilled,
             )
 
     def stats(self) -> PipelineStats:
@@ -455,7 +504,7 @@ class NonBlockingProcessor(LogRecordProcessor):
         with self._lock:
             dropped = dict(self._dropped)
             return PipelineStats(
-                submitted=self._accepted + sum(dropped.values()),
+                submitted=self._accepted + sum(dropped.values()) + self._spilled,
                 processed=self._processed,
                 dropped=sum(dropped.values()),
                 dropped_by_reason=dropped,
@@ -466,6 +515,7 @@ class NonBlockingProcessor(LogRecordProcessor):
                 export_failures=getattr(self._handler, "export_failures", 0),
                 export_latency_seconds=getattr(self._handler, "export_latency", 0.0),
                 backpressure_waits=self._waits,
+                spilled=self._spilled,
             )
 
     def shutdown(self, timeout: float | None = None) -> None:

@@ -131,13 +131,30 @@ _OPTS = orjson.OPT_NON_STR_KEYS
 
 
 def dumps(obj: Any) -> bytes:
-    """JSON bytes of ``obj``; any value orjson cannot take is coerced first, never an error."""
+    """JSON bytes of ``obj``; any value orjson cannot take is coerced first, never an error.
+
+    Strings that are not valid UTF-8 (lone surrogates) get their bad characters backslash-escaped.
+    """
     try:
         return orjson.dumps(obj, default=_default, option=_OPTS)
     except (TypeError, orjson.JSONEncodeError):
         from fapilog._coerce import coerce_value
 
-        return orjson.dumps(coerce_value(obj), default=_default, option=_OPTS)
+        try:
+            return orjson.dumps(_valid_utf8(coerce_value(obj)), default=_default, option=_OPTS)
+        except (TypeError, orjson.JSONEncodeError) as exc:  # pragma: no cover - a last resort
+            return orjson.dumps(f"<unserializable: {exc}>")
+
+
+def _valid_utf8(value: Any) -> Any:
+    """``value`` with every string made encodable as UTF-8 (coerced values: str/list/dict/scalars)."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, list):
+        return [_valid_utf8(v) for v in value]
+    if isinstance(value, dict):
+        return {_valid_utf8(k): _valid_utf8(v) for k, v in value.items()}
+    return value
 
 
 def envelope_lines(records: Iterable[AnyRecord]) -> bytes:
@@ -158,7 +175,7 @@ _COLORS = {
 }
 _RESET = "\x1b[0m"
 _DIM = "\x1b[2m"
-_CONTROL = {c: f"\\x{c:02x}" for c in range(32)} | {10: "\\n", 13: "\\r", 9: "\\t", 0x7F: "\\x7f"}
+_NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 _local_second = -1
 _local_prefix = ""
@@ -174,15 +191,24 @@ def _local_time(ns: int) -> str:
 
 
 def _escape(text: str) -> str:
-    """``text`` with control characters escaped, so a message can never forge another line."""
-    return text.translate(_CONTROL) if not text.isprintable() else text
+    """``text`` with every non-printable character escaped (control characters, line and paragraph
+    separators...), so a message, key or value can never forge another line."""
+    if text.isprintable():
+        return text
+    return "".join(
+        c if c.isprintable() else _NAMED_ESCAPES.get(c) or (f"\\x{ord(c):02x}" if ord(c) < 256 else f"\\u{ord(c):04x}")
+        for c in text
+    )
 
 
 def _value(value: Any) -> str:
+    """A value for ``k=v``: bare when it can be, else quoted; never with a raw line break."""
     if isinstance(value, str):
         text = _escape(value)
-        return text if text and " " not in text and "=" not in text else dumps(value).decode()
-    return dumps(value).decode()
+        if text and " " not in text and "=" not in text and '"' not in text:
+            return text
+        return '"' + text.replace('"', '\\"') + '"'
+    return _escape(dumps(value).decode())
 
 
 def pretty_line(record: AnyRecord, *, colors: bool) -> str:
@@ -191,7 +217,7 @@ def pretty_line(record: AnyRecord, *, colors: bool) -> str:
     level = lr.severity_text or "INFO"
     body = lr.body if isinstance(lr.body, str) else dumps(lr.body).decode()
     attrs = lr.attributes or {}
-    pairs = " ".join(f"{k}={_value(v)}" for k, v in attrs.items() if not str(k).startswith("exception."))
+    pairs = " ".join(f"{_escape(str(k))}={_value(v)}" for k, v in attrs.items() if not str(k).startswith("exception."))
     if lr.trace_id:
         pairs = f"{pairs} trace_id={lr.trace_id:032x} span_id={lr.span_id:016x}".lstrip()
     stamp = _local_time(lr.timestamp or lr.observed_timestamp or time.time_ns())
