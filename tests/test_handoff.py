@@ -329,9 +329,9 @@ def test_spill_hook_takes_what_a_full_queue_cannot() -> None:
     exporter = GatedExporter()
     spilled: list[str] = []
 
-    def spill(record: Any) -> bool:
-        spilled.append(record.log_record.body)
-        return record.log_record.body != "refused"
+    def spill(record: Record) -> bool:
+        spilled.append(str(record.log_record.body))
+        return str(record.log_record.body) != "refused"
 
     processor = make([exporter], max_records=2, protected_reserve=0, spill=spill)
     stall(exporter, processor)
