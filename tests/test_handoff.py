@@ -21,7 +21,7 @@ from fapilog._otel import (
     SeverityNumber,
     new_record,
 )
-from fapilog.testing import CaptureExporter
+from fapilog.testing import BlockingExporter, CaptureExporter
 
 SCOPE = InstrumentationScope("t")
 
@@ -30,27 +30,13 @@ def rec(body: str, severity: SeverityNumber = SeverityNumber.INFO, **attrs: Any)
     return new_record(time.time_ns(), severity, severity.name, body, dict(attrs), SCOPE, None)
 
 
-class GatedExporter(CaptureExporter):
-    """Blocks every export until the gate opens (a stalled sink)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.gate = threading.Event()
-        self.entered = threading.Event()
-
-    def export(self, batch: Sequence[ReadableLogRecord]) -> LogRecordExportResult:
-        self.entered.set()
-        self.gate.wait(30)
-        return super().export(batch)
-
-
 def make(exporters: Sequence[Any], **kwargs: Any) -> NonBlockingProcessor:
     chain = Chain(finisher=Finisher(Resource.create({})), exporters=exporters)
     kwargs.setdefault("batch_timeout", 0.01)
     return NonBlockingProcessor(chain, **kwargs)
 
 
-def stall(exporter: GatedExporter, processor: NonBlockingProcessor) -> None:
+def stall(exporter: BlockingExporter, processor: NonBlockingProcessor) -> None:
     """Get the worker stuck inside an export of one record, so the queue fills behind it."""
     processor.on_emit(rec("first"))
     processor.flush(0)  # wake the worker now
@@ -84,14 +70,14 @@ def test_every_record_exported_in_order() -> None:
 
 def test_drop_newest_counts_drops_and_keeps_the_oldest() -> None:
     """With drop_newest, a full queue drops the incoming record and counts it."""
-    exporter = GatedExporter()
+    exporter = BlockingExporter()
     processor = make([exporter], max_records=5, policy="drop_newest", protected_reserve=0)
     stall(exporter, processor)
     for i in range(10):
         processor.on_emit(rec(f"m{i}"))
     stats = processor.stats()
     assert stats.dropped_by_reason == {"queue_full": 6}
-    exporter.gate.set()
+    exporter.release()
     result = processor.stop(10)
     assert exporter.messages() == ["first", "m0", "m1", "m2", "m3"]
     assert result.submitted == 11
@@ -100,13 +86,13 @@ def test_drop_newest_counts_drops_and_keeps_the_oldest() -> None:
 
 def test_drop_oldest_evicts_the_oldest_unprotected() -> None:
     """With drop_oldest, the oldest queued record that is not protected makes room for the new one."""
-    exporter = GatedExporter()
+    exporter = BlockingExporter()
     processor = make([exporter], max_records=4, policy="drop_oldest")
     stall(exporter, processor)
     processor.on_emit(rec("e0", SeverityNumber.ERROR))
     for i in range(5):
         processor.on_emit(rec(f"m{i}"))
-    exporter.gate.set()
+    exporter.release()
     result = processor.stop(10)
     assert exporter.messages() == ["first", "e0", "m3", "m4"]
     assert result.dropped == 3
@@ -115,7 +101,7 @@ def test_drop_oldest_evicts_the_oldest_unprotected() -> None:
 
 def test_block_waits_for_room_then_admits() -> None:
     """With block, a caller at a full queue waits until the worker frees room, and nothing is dropped."""
-    exporter = GatedExporter()
+    exporter = BlockingExporter()
     processor = make([exporter], max_records=2, policy="block", block_timeout=10)
     stall(exporter, processor)
     processor.on_emit(rec("m0"))
@@ -127,7 +113,7 @@ def test_block_waits_for_room_then_admits() -> None:
 
     threading.Thread(target=late).start()
     assert not done.wait(0.2)  # still waiting: the queue is full
-    exporter.gate.set()
+    exporter.release()
     assert done.wait(5)
     result = processor.stop(10)
     assert result.dropped == 0
@@ -137,27 +123,27 @@ def test_block_waits_for_room_then_admits() -> None:
 
 def test_block_drops_after_its_deadline() -> None:
     """With block, a caller waits at most block_timeout, then the record is dropped and counted."""
-    exporter = GatedExporter()
+    exporter = BlockingExporter()
     processor = make([exporter], max_records=1, policy="block", block_timeout=0.05, protected_reserve=0)
     stall(exporter, processor)
     start = time.monotonic()
     processor.on_emit(rec("late"))
     assert time.monotonic() - start < 5
     assert processor.stats().dropped_by_reason == {"backpressure_timeout": 1}
-    exporter.gate.set()
+    exporter.release()
     processor.stop(10)
 
 
 def test_protected_levels_are_never_dropped_by_policy() -> None:
     """ERROR and above are admitted past a full queue (within the reserve) and keep their order."""
-    exporter = GatedExporter()
+    exporter = BlockingExporter()
     processor = make([exporter], max_records=2, policy="drop_newest", protected_reserve=100)
     stall(exporter, processor)
     processor.on_emit(rec("i0"))
     processor.on_emit(rec("i1"))  # dropped: the queue holds 2 (one in flight)
     processor.on_emit(rec("e1", SeverityNumber.ERROR))
     processor.on_emit(rec("c1", SeverityNumber.FATAL))
-    exporter.gate.set()
+    exporter.release()
     result = processor.stop(10)
     assert exporter.messages() == ["first", "i0", "e1", "c1"]
     assert result.dropped == 1
@@ -165,7 +151,7 @@ def test_protected_levels_are_never_dropped_by_policy() -> None:
 
 def test_byte_limit_bounds_the_queue() -> None:
     """The byte bound stops admission even when the record bound is far away."""
-    exporter = GatedExporter()
+    exporter = BlockingExporter()
     processor = make([exporter], max_records=1_000_000, max_bytes=50_000, protected_reserve=0)
     stall(exporter, processor)
     for _ in range(200):
@@ -173,7 +159,7 @@ def test_byte_limit_bounds_the_queue() -> None:
     stats = processor.stats()
     assert stats.queue_bytes <= 50_000 + 2_000
     assert stats.dropped > 100
-    exporter.gate.set()
+    exporter.release()
     processor.stop(10)
 
 
@@ -232,14 +218,14 @@ def test_raising_exporter_does_not_reach_caller_or_other_exporters() -> None:
 
 def test_hanging_exporter_never_blocks_the_caller() -> None:
     """With the worker stuck in an exporter, log calls still return at once (drop policy)."""
-    exporter = GatedExporter()
+    exporter = BlockingExporter()
     processor = make([exporter], max_records=100, policy="drop_newest")
     stall(exporter, processor)
     start = time.monotonic()
     for i in range(10_000):
         processor.on_emit(rec(f"m{i}"))
     elapsed = time.monotonic() - start
-    exporter.gate.set()
+    exporter.release()
     result = processor.stop(10)
     assert result.processed + result.dropped == result.submitted == 10_001
     assert elapsed < 10  # returned: nothing waited on the hung exporter
@@ -247,7 +233,7 @@ def test_hanging_exporter_never_blocks_the_caller() -> None:
 
 def test_stop_with_a_hung_exporter_times_out_and_counts_what_is_left() -> None:
     """stop() honours its deadline when an exporter hangs and counts queued records as dropped."""
-    exporter = GatedExporter()
+    exporter = BlockingExporter()
     processor = make([exporter])
     stall(exporter, processor)
     for i in range(5):
@@ -256,7 +242,7 @@ def test_stop_with_a_hung_exporter_times_out_and_counts_what_is_left() -> None:
     assert result.timed_out
     assert result.submitted == result.processed + result.dropped
     assert result.dropped == 6
-    exporter.gate.set()
+    exporter.release()
 
 
 def test_async_exporters_run_on_the_workers_loop() -> None:
@@ -279,7 +265,7 @@ def test_async_exporters_run_on_the_workers_loop() -> None:
 
 def test_drop_summary_record_reports_counts() -> None:
     """After drops, the worker emits a summary record with the counts by reason."""
-    exporter = GatedExporter()
+    exporter = BlockingExporter()
     summaries: list[dict[str, int]] = []
 
     def summary(counts: dict[str, int]) -> Record:
@@ -298,7 +284,7 @@ def test_drop_summary_record_reports_counts() -> None:
     stall(exporter, processor)
     for _ in range(3):
         processor.on_emit(rec("x"))
-    exporter.gate.set()
+    exporter.release()
     processor.stop(5)
     assert summaries
     assert summaries[-1]["queue_full"] == 3
@@ -326,7 +312,7 @@ def test_counts_add_up_under_pressure(policy: str) -> None:
 
 def test_spill_hook_takes_what_a_full_queue_cannot() -> None:
     """With a spill hook (the disk spool's seam), overflow goes to the hook and is counted as spilled."""
-    exporter = GatedExporter()
+    exporter = BlockingExporter()
     spilled: list[str] = []
 
     def spill(record: Record) -> bool:
@@ -338,7 +324,7 @@ def test_spill_hook_takes_what_a_full_queue_cannot() -> None:
     processor.on_emit(rec("queued"))
     processor.on_emit(rec("overflow"))
     processor.on_emit(rec("refused"))
-    exporter.gate.set()
+    exporter.release()
     result = processor.stop(10)
     assert spilled == ["overflow", "refused"]
     assert exporter.messages() == ["first", "queued"]

@@ -1,7 +1,8 @@
 """Helpers for testing code that logs with fapilog (fapilog's own tests use them too).
 
-``CaptureExporter`` keeps exported records in memory; ``capture_logs`` gives a logger wired to one;
-``reset`` drains and forgets fapilog's global state between tests.
+``CaptureExporter`` keeps exported records in memory; ``BlockingExporter`` is one that holds every export
+until released (a stalled sink, for backpressure tests); ``capture_logs`` gives a logger wired to a
+``CaptureExporter``; ``reset`` drains and forgets fapilog's global state between tests.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from fapilog._otel import LogRecordExporter, LogRecordExportResult, ReadableLogR
 from fapilog._render import envelope
 from fapilog._settings import Settings
 
-__all__ = ["CaptureExporter", "capture_logs", "reset"]
+__all__ = ["BlockingExporter", "CaptureExporter", "capture_logs", "reset"]
 
 
 class CaptureExporter(LogRecordExporter):
@@ -60,6 +61,25 @@ class CaptureExporter(LogRecordExporter):
 
     def shutdown(self) -> None:
         self.shut_down = True
+
+
+class BlockingExporter(CaptureExporter):
+    """A ``CaptureExporter`` whose exports wait until ``release()`` (or ``timeout`` seconds) first."""
+
+    def __init__(self, timeout: float = 30.0) -> None:
+        super().__init__()
+        self._gate = threading.Event()
+        self._timeout = timeout
+        self.entered = threading.Event()
+
+    def export(self, batch: Sequence[ReadableLogRecord]) -> LogRecordExportResult:
+        self.entered.set()
+        self._gate.wait(self._timeout)
+        return super().export(batch)
+
+    def release(self) -> None:
+        """Let every waiting and future export through."""
+        self._gate.set()
 
 
 @contextmanager
