@@ -170,12 +170,13 @@ def test_exception_settings() -> None:
             raise ValueError("deep")
         recurse(n - 1)
 
-    results = {}
-    for name, core in {
+    cases: dict[str, dict[str, Any]] = {
         "off": {"exceptions_enabled": False},
         "frames": {"exceptions_max_frames": 2},
         "chars": {"exceptions_max_stack_chars": 150},
-    }.items():
+    }
+    results = {}
+    for name, core in cases.items():
         exporter = CaptureExporter()
         logger = logger_with(core, exporter)
         try:
