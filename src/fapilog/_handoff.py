@@ -311,10 +311,10 @@ class NonBlockingProcessor(LogRecordProcessor):
                 self._urgent = False
                 stopping = self._stopping
             if items:
-                stop = await self._handle(items)
-                if stop:
+                taken = len(items)
+                if await self._handle(items):
                     return
-                if len(items) >= self._batch_size:
+                if taken >= self._batch_size:  # a backlog: keep going without sleeping
                     continue
             elif stopping:
                 return
@@ -396,7 +396,10 @@ class NonBlockingProcessor(LogRecordProcessor):
         finally:
             marker.done.set()
             if marker.notify is not None:
-                marker.notify()
+                try:
+                    marker.notify()
+                except Exception as exc:  # e.g. the waiting event loop has closed
+                    self._diagnostics.warn("worker", "flush waiter gone", error=exc)
 
     async def _maybe_summarise(self, *, force: bool = False) -> None:
         """Emit a drop-summary record when records were dropped since the last one (at most per interval)."""
