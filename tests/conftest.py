@@ -22,7 +22,7 @@ def service_unavailable(reason: str) -> None:
 @pytest.fixture(autouse=True)
 def _reset_fapilog(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for key in list(os.environ):
-        if key.startswith(("FAPILOG_", "OTEL_")) and key != "FAPILOG_REQUIRE_SERVICES":
+        if key.startswith(("FAPILOG_", "OTEL_")) and not key.startswith(("FAPILOG_REQUIRE_", "FAPILOG_TEST_")):
             monkeypatch.delenv(key)
     testing.reset()
     yield

@@ -205,3 +205,12 @@ def test_lambda_environment_is_detected(monkeypatch: pytest.MonkeyPatch) -> None
     core = logger._pipeline.settings.core
     assert (core.batch_max_size, core.max_queue_size) == (10, 1_000)
     assert get_logger("explicit", environment="kubernetes")._pipeline.settings.core.log_level == "INFO"
+
+
+def test_auto_detect_false_ignores_the_detected_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """auto_detect=False builds the logger from the environment variables alone, nothing detected."""
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "fn")
+    plain = get_logger("plain", auto_detect=False)
+    detected = get_logger("detected")
+    assert plain._pipeline.settings.core.max_queue_size == 10_000
+    assert detected._pipeline.settings.core.max_queue_size == 1_000

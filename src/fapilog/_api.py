@@ -100,9 +100,10 @@ def _make(
             cached = _cache.get(key)
             if isinstance(cached, kind):
                 return cached
-        if preset is None and format is None and settings is None and sinks is None and environment is None:
+        configured = (preset, format, settings, sinks, environment) != (None,) * 5
+        if not configured and auto_detect:
             pipeline = _default_pipeline()
-        else:
+        else:  # a pipeline of its own; auto_detect=False means: from Settings() alone, nothing detected
             chosen = _settings_for(preset=preset, settings=settings, environment=environment, auto_detect=False)
             pipeline = Pipeline(chosen, sinks=sinks, format=format)
         facade = kind(name, pipeline)
@@ -124,9 +125,11 @@ def get_logger(
 ) -> SyncLoggerFacade:
     """A logger for synchronous code (its log methods also work from async code).
 
-    With no configuration arguments the logger uses the process-wide pipeline (built from the environment,
-    or by ``configure``). ``preset``, ``format``, ``settings``, ``sinks`` or ``environment`` give it a pipeline
-    of its own. Loggers are cached: the same arguments return the same logger unless ``reuse=False``.
+    With no configuration arguments the logger uses the process-wide pipeline (built from the environment
+    and the detected runtime environment, or by ``configure``). ``preset``, ``format``, ``settings``,
+    ``sinks`` or ``environment`` give it a pipeline of its own, and so does ``auto_detect=False`` (settings
+    from the environment variables alone, without adjusting them to Lambda, Kubernetes...). Loggers are
+    cached: the same arguments return the same logger unless ``reuse=False``.
     """
     return _make(
         SyncLoggerFacade,

@@ -44,5 +44,8 @@ def exception_attributes(exc: BaseException, *, max_frames: int, max_chars: int)
         stack = f"{name}: {message}\n"
     if len(stack) > max_chars:
         marker = "...(truncated)\n"
-        stack = marker + stack[-max(0, max_chars - len(marker)) :] if max_chars > len(marker) else stack[-max_chars:]
+        if max_chars >= 2 * len(marker):  # the marker only where it leaves most of the room to the stack
+            stack = marker + stack[len(stack) - (max_chars - len(marker)) :]
+        else:
+            stack = stack[len(stack) - max(0, max_chars) :]
     return {"exception.type": name, "exception.message": message, "exception.stacktrace": stack}

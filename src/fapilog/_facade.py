@@ -238,10 +238,17 @@ class AsyncLoggerFacade(_Core):
     stop_and_drain = drain
 
 
+def check_level_method(method_name: str) -> None:
+    """Raise unless ``method_name`` can become a level method (it must not shadow a logger attribute)."""
+    if (hasattr(SyncLoggerFacade, method_name) or hasattr(AsyncLoggerFacade, method_name)) and (
+        method_name not in _added
+    ):
+        raise ValueError(f"cannot add level method {method_name!r}: the logger already has that attribute")
+
+
 def add_level_method(method_name: str, level: Level) -> None:
     """Give both facades a method ``method_name`` logging at ``level`` (for ``register_level``)."""
-    if hasattr(SyncLoggerFacade, method_name) and method_name not in _added:
-        raise ValueError(f"cannot add level method {method_name!r}: the logger already has that attribute")
+    check_level_method(method_name)
     priority = level.priority
 
     def sync_method(

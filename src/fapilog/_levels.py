@@ -84,6 +84,10 @@ def register_level(name: str, priority: int, *, add_method: bool = False) -> Non
     if isinstance(priority, bool) or not isinstance(priority, int) or not 0 < priority < 1000:
         raise ValueError(f"level priority must be an int between 1 and 999, got {priority!r}")
     key = name.upper()
+    if add_method:
+        from fapilog._facade import check_level_method
+
+        check_level_method(key.lower())
     with _lock:
         existing = _LEVELS.get(key)
         if existing is not None and existing.priority != priority:

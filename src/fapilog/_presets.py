@@ -23,8 +23,8 @@ PRESETS: dict[str, Preset] = {
     for p in (
         Preset(
             "dev",
-            "Local development: DEBUG, pretty console, every record shown at once, nothing dropped, "
-            "fapilog's own warnings on.",
+            "Local development: DEBUG, pretty console, every record shown at once, a full queue waits "
+            "(up to 50 ms) instead of dropping, fapilog's own warnings on.",
             {
                 "format": "pretty",
                 "core": {
@@ -37,8 +37,8 @@ PRESETS: dict[str, Preset] = {
         ),
         Preset(
             "production",
-            "Services: INFO, JSON, a queue that absorbs bursts of 100,000 records, and waiting (not "
-            "dropping) when it is full.",
+            "Services: INFO, JSON, a queue that absorbs bursts of 100,000 records; when it is full a caller "
+            "waits up to 250 ms for room before the record is dropped (and counted).",
             {
                 "format": "json",
                 "core": {
@@ -84,7 +84,8 @@ PRESETS: dict[str, Preset] = {
         ),
         Preset(
             "hardened",
-            "Regulated environments: INFO, JSON, never drop by policy (wait up to 5 s for room).",
+            "Regulated environments: INFO, JSON, a 100,000-record queue; when it is full a caller waits up to "
+            "5 s for room before the record is dropped (and counted).",
             {
                 "format": "json",
                 "core": {

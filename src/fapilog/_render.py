@@ -1,15 +1,19 @@
 """Renderings of a record: the fapilog JSON envelope (schema 1.1) and pretty console lines.
 
-The envelope mapping, record -> envelope (nothing is lost):
+The envelope mapping, record -> envelope. Nothing is lost but the resource's ``telemetry.sdk.*`` attributes
+(constants of the OpenTelemetry SDK in use); parts that are usually implied are written only when they are not:
 
-* ``timestamp`` <- ``record.timestamp`` as RFC 3339 UTC with microseconds;
-* ``level`` <- ``severity_text``; ``message`` <- ``body``; ``logger`` <- instrumentation scope name;
+* ``timestamp`` <- ``record.timestamp`` as RFC 3339 UTC with nanoseconds;
+* ``level`` <- ``severity_text``; ``message`` <- ``body``; ``logger`` <- instrumentation scope name
+  (``logger_version`` <- its version, when set);
 * ``event`` <- ``event_name`` (only when set);
 * ``context`` <- the bound context (fields bound with ``bind`` or context variables, plus ``request_id``,
   ``user_id``, ``tenant_id``, ``correlation_id`` and ``session_id`` wherever they came from) and
   ``trace_id`` / ``span_id`` (hex) / ``trace_flags`` when the record has a valid span context;
-* ``diagnostics`` <- the resource (``service``, ``env``, ``version``, ``host``, ``pid``, ``python``) and,
-  for a record with an exception, ``exception`` = ``{error.type, error.message, error.stack}``;
+* ``diagnostics`` <- the resource (``service``, ``env``, ``version``, ``host``, ``pid``, ``python``, and any
+  other attribute under ``resource``); ``exception`` = ``{error.type, error.message, error.stack}`` for a
+  record with an exception; ``severity_number`` when it is not the level's own; ``observed_timestamp`` when it
+  differs from ``timestamp``;
 * ``data`` <- every other attribute.
 """
 
@@ -21,6 +25,7 @@ from typing import Any
 
 import orjson
 
+from fapilog._levels import level_for
 from fapilog._otel import ReadableLogRecord, ReadWriteLogRecord, Resource
 
 __all__ = ["CONTEXT_KEYS", "envelope", "envelope_lines", "iso_utc", "pretty_line"]
@@ -47,13 +52,13 @@ _utc_prefix = ""
 
 
 def iso_utc(ns: int) -> str:
-    """``ns`` since the epoch as ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` (the second's text is cached)."""
+    """``ns`` since the epoch as ``YYYY-MM-DDTHH:MM:SS.fffffffffZ`` (the second's text is cached)."""
     global _utc_second, _utc_prefix
     sec = ns // 1_000_000_000
     if sec != _utc_second:
         _utc_prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec))
         _utc_second = sec
-    return "%s.%06dZ" % (_utc_prefix, ns % 1_000_000_000 // 1000)  # noqa: UP031 - the fastest form here
+    return "%s.%09dZ" % (_utc_prefix, ns % 1_000_000_000)  # noqa: UP031 - the fastest form here
 
 
 _last_resource: Resource | None = None
@@ -68,20 +73,29 @@ def _diagnostics(resource: Resource | None) -> dict[str, Any]:
     if resource is None:
         return {}
     attrs = resource.attributes
-    derived = {short: attrs[key] for key, short in _RESOURCE_KEYS.items() if key in attrs}
+    derived: dict[str, Any] = {short: attrs[key] for key, short in _RESOURCE_KEYS.items() if key in attrs}
+    rest = {k: v for k, v in attrs.items() if k not in _RESOURCE_KEYS and not k.startswith("telemetry.sdk.")}
+    if rest:
+        derived["resource"] = rest
     _last_resource, _last_diagnostics = resource, derived
     return derived
 
 
 def envelope(record: AnyRecord) -> dict[str, Any]:
-    """The fapilog schema 1.1 envelope of ``record`` as a dict."""
+    """The fapilog schema 1.1 envelope of ``record`` as a dict of its own (changing it changes nothing else)."""
+    return _envelope(record, share=False)
+
+
+def _envelope(record: AnyRecord, *, share: bool) -> dict[str, Any]:
+    """The envelope; with ``share=True`` it may reuse the record's attributes and cached dicts (for
+    rendering straight to JSON, where nothing changes them)."""
     lr = record.log_record
     attrs: Any = lr.attributes or {}
     bound: Mapping[str, Any] | None = getattr(record, "context", None)
     context: dict[str, Any]
     exc: dict[str, Any] | None = None
-    if not bound and attrs.keys().isdisjoint(CONTEXT_KEYS) and "exception.type" not in attrs:
-        context, data = {}, attrs  # the common case: every attribute is data
+    if not bound and attrs.keys().isdisjoint(CONTEXT_KEYS) and attrs.keys().isdisjoint(_EXC_KEYS):
+        context, data = {}, (attrs if share else dict(attrs))  # the common case: every attribute is data
     else:
         context, data = {}, {}
         for key, value in attrs.items():
@@ -98,8 +112,13 @@ def envelope(record: AnyRecord) -> dict[str, Any]:
         context["span_id"] = f"{lr.span_id:016x}"
         context["trace_flags"] = int(lr.trace_flags or 0)
     diagnostics = _diagnostics(record.resource)
+    extra = _unusual(lr)
     if exc is not None:
-        diagnostics = {**diagnostics, "exception": exc}
+        extra["exception"] = exc
+    if extra:
+        diagnostics = {**diagnostics, **extra}
+    elif not share:
+        diagnostics = dict(diagnostics)
     scope = record.instrumentation_scope
     log: dict[str, Any] = {
         "timestamp": iso_utc(lr.timestamp or lr.observed_timestamp or time.time_ns()),
@@ -112,7 +131,26 @@ def envelope(record: AnyRecord) -> dict[str, Any]:
     }
     if lr.event_name:
         log["event"] = lr.event_name
+    if scope is not None and scope.version:
+        log["logger_version"] = scope.version
     return {"log": log, "schema_version": "1.1"}
+
+
+def _unusual(lr: Any) -> dict[str, Any]:
+    """The record's parts that are normally implied, when they are not: a severity number other than its
+    level's, an observed time other than its time."""
+    out: dict[str, Any] = {}
+    severity = lr.severity_number
+    if severity is not None:
+        try:
+            canonical = level_for(lr.severity_text or "").severity
+        except ValueError:
+            canonical = None
+        if canonical is not severity:
+            out["severity_number"] = int(severity.value)
+    if lr.observed_timestamp and lr.timestamp and lr.observed_timestamp != lr.timestamp:
+        out["observed_timestamp"] = iso_utc(lr.observed_timestamp)
+    return out
 
 
 def _default(value: Any) -> Any:
@@ -159,7 +197,7 @@ def _valid_utf8(value: Any) -> Any:
 
 def envelope_lines(records: Iterable[AnyRecord]) -> bytes:
     """JSON lines of the envelopes of ``records``, each ending in a newline."""
-    return b"".join([dumps(envelope(r)) + b"\n" for r in records])
+    return b"".join([dumps(_envelope(r, share=True)) + b"\n" for r in records])
 
 
 # ---- pretty ---------------------------------------------------------------------------------------------

@@ -8,6 +8,9 @@ with a message naming the environment variable that sets it.
 from __future__ import annotations
 
 import contextvars
+import json
+import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any, Literal
@@ -19,6 +22,7 @@ from pydantic_settings import (
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
+from pydantic_settings import SettingsError as _SourceError
 
 from fapilog._levels import level_for
 from fapilog._units import parse_size
@@ -128,10 +132,13 @@ class Settings(BaseSettings):
     )
 
     def __init__(self, **values: Any) -> None:
+        _refuse_unknown_variables()
         try:
             super().__init__(**values)
         except ValidationError as exc:
             raise SettingsError(_describe(exc)) from None
+        except _SourceError as exc:  # a value that is not valid JSON where JSON is expected
+            raise SettingsError(_describe_source_error(exc)) from None
 
     @field_validator("sinks")
     @classmethod
@@ -164,6 +171,37 @@ def _describe(exc: ValidationError) -> str:
         where = ".".join(str(p) for p in loc) or "settings"
         lines.append(f"{where} (env {env_name(loc)}): {err.get('msg')}; got {err.get('input')!r}")
     return "invalid fapilog settings:\n  " + "\n  ".join(lines)
+
+
+# Variables fapilog's own test suite reads; not settings.
+_NOT_SETTINGS = ("FAPILOG_TEST_", "FAPILOG_REQUIRE_SERVICES")
+
+
+def _refuse_unknown_variables() -> None:
+    """Fail on a ``FAPILOG_*`` variable that names no setting (a typo, or a section this version lacks)."""
+    fields = {name.upper() for name in Settings.model_fields}
+    for name in os.environ:
+        upper = name.upper()
+        if not upper.startswith(ENV_PREFIX) or upper.startswith(_NOT_SETTINGS):
+            continue
+        head = upper[len(ENV_PREFIX) :].split("__", 1)[0]
+        if head not in fields:
+            known = ", ".join(sorted(ENV_PREFIX + f for f in fields))
+            raise SettingsError(f"unknown fapilog setting in the environment: {name} (settings: {known}, ...)")
+
+
+def _describe_source_error(exc: Exception) -> str:
+    match = re.search(r'field "([^"]+)"', str(exc))
+    prefix = ENV_PREFIX + (match.group(1).upper() if match else "")
+    culprits = []
+    for name, value in os.environ.items():
+        if name.upper().startswith(prefix) and value.strip()[:1] in ("[", "{"):
+            try:
+                json.loads(value)
+            except ValueError:
+                culprits.append(name)
+    where = ", ".join(sorted(culprits)) or f"{prefix}*"
+    return f"invalid fapilog settings:\n  env {where}: not valid JSON ({exc})"
 
 
 @contextmanager

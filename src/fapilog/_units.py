@@ -63,4 +63,7 @@ def parse_duration(value: int | float | str) -> float:
     match = _DURATION.match(text)
     if match is None:
         raise ValueError(f"not a duration: {value!r} (try '250ms', '5s', '1h', 'hourly' or 'daily')")
-    return float(match.group(1)) * _DURATION_UNITS[match.group(2)]
+    seconds = float(match.group(1)) * _DURATION_UNITS[match.group(2)]
+    if not math.isfinite(seconds):
+        raise ValueError(f"duration too large: {value!r}")
+    return seconds
