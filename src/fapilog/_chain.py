@@ -88,6 +88,7 @@ class Chain:
         "exporters",
         "filtered",
         "finisher",
+        "stage_errors",
         "stages",
     )
 
@@ -107,12 +108,14 @@ class Chain:
         self.export_failures = 0
         self.export_latency = 0.0
         self.filtered = 0
+        self.stage_errors = 0
 
     async def process_batch(self, batch: list[ReadWriteLogRecord]) -> None:
         finish = self.finisher.finish
         stages = self.stages
         kept: list[ReadWriteLogRecord] = []
         for record in batch:
+            stage: Any = None
             try:
                 finish(record)
                 for stage in stages:
@@ -121,9 +124,20 @@ class Chain:
                         break
                 else:
                     kept.append(record)
-            except Exception as exc:  # a stage bug must not lose the record: keep it as it is
-                self.diagnostics.warn("stage", "stage failed; record kept unprocessed", error=exc)
-                kept.append(record)
+            except Exception as exc:
+                self.stage_errors += 1
+                if getattr(stage, "fail_closed", False):  # e.g. a redactor: never pass on what it could not check
+                    self.diagnostics.warn("stage", "stage failed; record dropped", stage=_name(stage), error=exc)
+                    self.filtered += 1
+                else:
+                    self.diagnostics.warn("stage", "stage failed; record kept as it was", stage=_name(stage), error=exc)
+                    kept.append(record)
+        for stage in stages:
+            extra = getattr(stage, "pending", None)
+            if extra is not None:
+                for record in extra():
+                    finish(record)
+                    kept.append(record)
         if kept:
             await self.export(kept)
 
@@ -168,3 +182,7 @@ class Chain:
                     await result
             except Exception as exc:
                 self.diagnostics.warn("sink", "shutdown failed", part=type(part).__name__, error=exc)
+
+
+def _name(part: Any) -> str:
+    return str(getattr(part, "name", None) or type(part).__name__)

@@ -1,12 +1,4 @@
-"""fapilog's processors for any OpenTelemetry SDK pipeline.
-
-``NonBlockingLogRecordProcessor`` is the hand-off fapilog's own loggers use, packaged for a plain
-``LoggerProvider``: ``on_emit`` only queues; a background worker (with its own event loop) coerces values,
-formats exceptions and calls the exporters in batches::
-
-    provider = LoggerProvider()
-    provider.add_log_record_processor(NonBlockingLogRecordProcessor(MyExporter(), max_queue_size=50_000))
-"""
+"""The non-blocking hand-off as a processor for any OpenTelemetry SDK pipeline."""
 
 from __future__ import annotations
 
