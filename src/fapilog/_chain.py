@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import inspect
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from fapilog._coerce import coerce_attributes, coerce_value, needs_coercion
 from fapilog._diagnostics import Diagnostics
 from fapilog._exceptions import exception_attributes
-from fapilog._otel import ReadWriteLogRecord, Record, Resource, as_readable, export_result_ok
+from fapilog._otel import ReadWriteLogRecord, Resource, as_readable, export_result_ok
+from fapilog._routing import RoutingTable
 
 __all__ = ["Chain", "Finisher", "Stage"]
 
@@ -35,9 +36,11 @@ class Exporter(Protocol):
 
 
 class Finisher:
-    """Completes what the caller captured: merges bound context, coerces values, formats the exception."""
+    """Completes what the caller captured: coerces values, formats the exception, sets the resource.
 
-    __slots__ = ("defaults", "exceptions_enabled", "max_frames", "max_stack_chars", "resource")
+    (The bound context is added by the ``context_vars`` enricher, a stage of its own.)"""
+
+    __slots__ = ("exceptions_enabled", "max_frames", "max_stack_chars", "resource")
 
     def __init__(
         self,
@@ -46,10 +49,8 @@ class Finisher:
         exceptions_enabled: bool = True,
         max_frames: int = 10,
         max_stack_chars: int = 20_000,
-        defaults: Mapping[str, Any] | None = None,
     ) -> None:
         self.resource = resource
-        self.defaults = dict(defaults or {})
         self.exceptions_enabled = exceptions_enabled
         self.max_frames = max_frames
         self.max_stack_chars = max_stack_chars
@@ -57,11 +58,6 @@ class Finisher:
     def finish(self, record: ReadWriteLogRecord) -> None:
         lr = record.log_record
         attrs: Any = lr.attributes if lr.attributes is not None else {}
-        context = getattr(record, "context", None)
-        if self.defaults and isinstance(record, Record):
-            context = record.context = {**self.defaults, **(context or {})}
-        if context:
-            attrs = {**context, **attrs}
         if needs_coercion(attrs):
             attrs = coerce_attributes(attrs)
         exc = lr.exception
@@ -88,6 +84,7 @@ class Chain:
         "exporters",
         "filtered",
         "finisher",
+        "routes",
         "stage_errors",
         "stages",
     )
@@ -98,11 +95,13 @@ class Chain:
         finisher: Finisher,
         stages: Sequence[Stage] = (),
         exporters: Sequence[Exporter] = (),
+        routes: RoutingTable[int] | None = None,
         diagnostics: Diagnostics | None = None,
     ) -> None:
         self.finisher = finisher
         self.stages = list(stages)
         self.exporters = list(exporters)
+        self.routes = routes
         self.diagnostics = diagnostics or Diagnostics()
         self.exported = 0
         self.export_failures = 0
@@ -142,23 +141,34 @@ class Chain:
             await self.export(kept)
 
     async def export(self, batch: list[ReadWriteLogRecord]) -> None:
-        readable = as_readable(batch)
-        for exporter in self.exporters:
-            start = time.perf_counter()
-            try:
-                result = exporter.export(readable)
-                if inspect.isawaitable(result):
-                    result = await result
-                ok = export_result_ok(result)
-            except Exception as exc:
-                ok = False
-                self.diagnostics.warn("sink", "export raised", exporter=type(exporter).__name__, error=exc)
-            self.export_latency = time.perf_counter() - start
-            if ok:
-                self.exported += len(batch)
-            else:
-                self.export_failures += len(batch)
-                self.diagnostics.warn("sink", "export failed", exporter=type(exporter).__name__, records=len(batch))
+        if self.routes is None:
+            parts = [batch] * len(self.exporters)
+        else:  # each exporter gets only the records routed to it
+            parts = [[] for _ in self.exporters]
+            targets = self.routes.targets
+            for record in batch:
+                for i in targets(record.log_record.severity_text):
+                    parts[i].append(record)
+        for exporter, part in zip(self.exporters, parts, strict=True):
+            if part:
+                await self._export_one(exporter, part)
+
+    async def _export_one(self, exporter: Exporter, batch: list[ReadWriteLogRecord]) -> None:
+        start = time.perf_counter()
+        try:
+            result = exporter.export(as_readable(batch))
+            if inspect.isawaitable(result):
+                result = await result
+            ok = export_result_ok(result)
+        except Exception as exc:
+            ok = False
+            self.diagnostics.warn("sink", "export raised", exporter=type(exporter).__name__, error=exc)
+        self.export_latency = time.perf_counter() - start
+        if ok:
+            self.exported += len(batch)
+        else:
+            self.export_failures += len(batch)
+            self.diagnostics.warn("sink", "export failed", exporter=type(exporter).__name__, records=len(batch))
 
     async def flush(self, timeout_millis: int = 30_000) -> None:
         parts: list[Any] = [*self.stages, *self.exporters]

@@ -120,6 +120,17 @@ class _Core:
     def bound_context(self) -> Mapping[str, Any]:
         return current_context()
 
+    def enable_enricher(self, enricher: Any) -> None:
+        """Add an enricher stage (e.g. ``RuntimeInfoEnricher()``) unless one of that name is enabled.
+
+        Enrichers belong to the logger's pipeline: loggers sharing it (the process-wide one) share them.
+        """
+        self._pipeline.enable_stage(enricher, "enrichers")
+
+    def disable_enricher(self, name: str) -> None:
+        """Remove the enricher called ``name`` (``"context_vars"``, ``"runtime_info"``...) from the pipeline."""
+        self._pipeline.disable_stage(name)
+
     def stats(self) -> PipelineStats:
         """A snapshot of the pipeline's self-metrics (queue depth, drops, exports...)."""
         return self._pipeline.stats()

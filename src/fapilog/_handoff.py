@@ -28,6 +28,7 @@ from collections import Counter, deque
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from fapilog._context import current_context
 from fapilog._diagnostics import Diagnostics
 from fapilog._drain import DrainResult, PipelineStats
 from fapilog._otel import (
@@ -94,9 +95,13 @@ def _size(item: Any) -> int:
     return int(item[CAPTURE_SIZE]) if type(item) is tuple else int(item.size)
 
 
-def _sized(record: ReadWriteLogRecord) -> int:
-    """Estimate the memory of a record from elsewhere (strings by length, other values by a constant) and
-    remember it on the record, as fapilog's own records carry it."""
+def _adopt(record: ReadWriteLogRecord) -> int:
+    """Give a record from elsewhere what fapilog's own records carry: the caller's bound context (captured
+    now, on the calling thread) and an estimate of its memory (strings by length, other values by a constant),
+    which is returned."""
+    context = current_context()
+    if context:
+        record.context = context  # type: ignore[attr-defined]
     lr = record.log_record
     size = 256 + (len(lr.body) if type(lr.body) is str else 64)
     if lr.attributes:
@@ -172,7 +177,7 @@ class NonBlockingProcessor(LogRecordProcessor):
 
     def on_emit(self, log_record: ReadWriteLogRecord) -> None:
         """Queue a record (from any OpenTelemetry logger); never blocks beyond the ``block`` policy."""
-        self.offer(log_record, log_record.size if type(log_record) is Record else _sized(log_record))
+        self.offer(log_record, log_record.size if type(log_record) is Record else _adopt(log_record))
 
     def offer(self, item: ReadWriteLogRecord | Capture, size: int) -> None:
         """Queue a record, or a ``Capture`` that the worker turns into one (fapilog's loggers use this)."""

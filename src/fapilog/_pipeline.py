@@ -7,7 +7,7 @@ hand-off's ``on_emit`` directly) or from any OpenTelemetry API logger of ``pipel
 
 from __future__ import annotations
 
-import os
+import threading
 import time
 import weakref
 from collections.abc import Sequence
@@ -19,9 +19,11 @@ from fapilog._drain import DrainResult, PipelineStats
 from fapilog._handoff import NonBlockingProcessor
 from fapilog._levels import Level, level_for
 from fapilog._otel import InstrumentationScope, LoggerProvider, Record, SeverityNumber, new_record
-from fapilog._resource import build_resource, refresh_pid
-from fapilog._settings import Settings
+from fapilog._resource import build_resource
+from fapilog._routing import RoutingTable
+from fapilog._settings import Settings, SinkRoutingSettings
 from fapilog._sinks import build_exporters
+from fapilog._stages import SECTIONS, as_stage, build_sections
 from fapilog.exporters.stdout import stream_is_tty
 
 __all__ = ["Pipeline"]
@@ -42,17 +44,31 @@ class Pipeline:
         chosen = format or settings.format
         pretty = chosen == "pretty" or (chosen == "auto" and stream_is_tty())
         specs = list(sinks) if sinks is not None else list(settings.sinks)
-        self.exporters = build_exporters(
-            specs, console="stdout_pretty" if pretty else "stdout_json", diagnostics=self.diagnostics
-        )
+        routing = settings.sink_routing
+        routed: list[str] = []
+        if routing.enabled:  # every sink a rule or the fallback names, after the unrouted ones
+            for name in [*(s for rule in routing.rules for s in rule.sinks), *routing.fallback_sinks]:
+                if name not in routed:
+                    routed.append(name)
+        console = "stdout_pretty" if pretty else "stdout_json"
+        # With routing and no other sinks, only the routed sinks exist (no console by default).
+        unrouted = build_exporters(specs, console=console, diagnostics=self.diagnostics) if specs or not routed else []
+        routed_exporters = build_exporters(routed, console=console, diagnostics=self.diagnostics) if routed else []
+        self.exporters = [*unrouted, *routed_exporters]
         self.finisher = Finisher(
             self.provider.resource,
             exceptions_enabled=core.exceptions_enabled,
             max_frames=core.exceptions_max_frames,
             max_stack_chars=core.exceptions_max_stack_chars,
-            defaults=core.default_bound_context,
         )
-        self.chain = Chain(finisher=self.finisher, exporters=self.exporters, diagnostics=self.diagnostics)
+        self.sections = build_sections(settings)
+        self.chain = Chain(
+            finisher=self.finisher,
+            stages=self.sections.ordered(),
+            exporters=self.exporters,
+            routes=_routes(routing, routed, len(unrouted)) if routed else None,
+            diagnostics=self.diagnostics,
+        )
         protected = (
             min(level_for(name).severity.value for name in core.protected_levels)
             if (core.protected_levels)
@@ -73,6 +89,7 @@ class Pipeline:
             drop_summary_interval=core.drop_summary_window_seconds,
         )
         self.provider.add_log_record_processor(self.handoff)
+        self._stages_lock = threading.Lock()
         _pipelines.add(self)
 
     def _drop_summary(self, counts: dict[str, int]) -> Record:
@@ -88,6 +105,25 @@ class Pipeline:
         )
         record.resource = self.finisher.resource
         return record
+
+    def enable_stage(self, stage: Any, section: str = "enrichers") -> None:
+        """Add ``stage`` to ``section`` unless a stage of the same name is there (from the next batch on)."""
+        stage = as_stage(stage)
+        with self._stages_lock:
+            current: list[Any] = getattr(self.sections, section)
+            name = getattr(stage, "name", None)
+            if any(getattr(s, "name", None) == name for s in current):
+                return
+            setattr(self.sections, section, [*current, stage])
+            self.chain.stages = self.sections.ordered()
+
+    def disable_stage(self, name: str) -> None:
+        """Remove every stage called ``name`` (from the next batch on)."""
+        with self._stages_lock:
+            for section in SECTIONS:
+                current: list[Any] = getattr(self.sections, section)
+                setattr(self.sections, section, [s for s in current if getattr(s, "name", None) != name])
+            self.chain.stages = self.sections.ordered()
 
     def flush(self, timeout: float | None = None) -> bool:
         return self.handoff.flush(self._timeout(timeout))
@@ -107,18 +143,16 @@ class Pipeline:
     def _timeout(self, timeout: float | None) -> float:
         return self.settings.core.shutdown_timeout_seconds if timeout is None else timeout
 
-    def _after_fork_in_child(self) -> None:
-        self.finisher.resource = refresh_pid(self.finisher.resource)
-
 
 def live_pipelines() -> list[Pipeline]:
     return list(_pipelines)
 
 
-def _after_fork() -> None:
-    for pipeline in list(_pipelines):
-        pipeline._after_fork_in_child()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork)
+def _routes(routing: SinkRoutingSettings, routed: list[str], offset: int) -> RoutingTable[int]:
+    """The routing table over exporter indices: the routed sinks follow the ``offset`` unrouted ones, which get
+    every record."""
+    index = {name: offset + i for i, name in enumerate(routed)}
+    always = list(range(offset))
+    rules = [(rule.levels, [*always, *(index[s] for s in rule.sinks)]) for rule in routing.rules]
+    fallback = [*always, *(index[s] for s in routing.fallback_sinks)]
+    return RoutingTable(rules, fallback=fallback, overlap=routing.overlap)

@@ -85,6 +85,21 @@ class CoreSettings(BaseModel):
     drop_summary_window_seconds: float = Field(60.0, gt=0, description="At most one drop summary per window.")
     internal_logging_enabled: bool = Field(False, description="Write fapilog's own warnings (diagnostics).")
     diagnostics_output: Literal["stderr", "stdout"] = Field("stderr", description="Where diagnostics go.")
+    enrichers: list[str] = Field(
+        default_factory=lambda: ["runtime_info", "context_vars"],
+        description="Enricher stages by name, in order (built-in: runtime_info, context_vars, kubernetes).",
+    )
+    filters: list[str] = Field(
+        default_factory=list,
+        description="Filter stages by name, in order, after the enrichers (configured in filter_config).",
+    )
+    processors: list[str] = Field(
+        default_factory=list, description="Processor stages by name (plugins), after the filters."
+    )
+    redactors: list[str] = Field(
+        default_factory=lambda: [],  # TEMP: url_credentials once wired
+        description="Redactor stages by name, last of all (configured in redactor_config).",
+    )
 
     @field_validator("log_level")
     @classmethod
@@ -105,6 +120,42 @@ class CoreSettings(BaseModel):
 
 
 SinkSpec = str | dict[str, Any]
+
+
+class RoutingRule(BaseModel):
+    """Records at these levels go to these sinks."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    levels: list[str] = Field(description="Level names this rule matches.")
+    sinks: list[str] = Field(description="Sink names (types) the matching records go to.")
+
+    @field_validator("levels")
+    @classmethod
+    def _known_levels(cls, value: list[str]) -> list[str]:
+        return [level_for(v).name for v in value]
+
+
+class SinkRoutingSettings(BaseModel):
+    """Route records to sinks by level."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    enabled: bool = Field(False, description="Route by the rules below instead of sending every record everywhere.")
+    rules: list[RoutingRule] = Field(default_factory=list, description="Rules, as JSON in the environment.")
+    overlap: bool = Field(True, description="A record goes to every matching rule (False: the first only).")
+    fallback_sinks: list[str] = Field(default_factory=list, description="Sinks for records no rule matches.")
+
+
+class PluginSettings(BaseModel):
+    """Which plugins (entry points of other packages) may be loaded by name."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    enabled: bool = Field(True, description="Look names up among installed plugins at all.")
+    allow_external: bool = Field(False, description="Allow every plugin from packages other than fapilog.")
+    allowlist: list[str] = Field(default_factory=list, description="Plugin names allowed from other packages.")
+    denylist: list[str] = Field(default_factory=list, description="Plugin names never loaded.")
 
 _preset: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("fapilog_preset", default=None)
 
@@ -130,6 +181,8 @@ class Settings(BaseSettings):
         default_factory=list,
         description='Exporters, by name ("stdout_json") or as {"type": name, ...options}; empty = console.',
     )
+    sink_routing: SinkRoutingSettings = SinkRoutingSettings()
+    plugins: PluginSettings = PluginSettings()
 
     def __init__(self, **values: Any) -> None:
         _refuse_unknown_variables()

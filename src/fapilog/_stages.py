@@ -1,0 +1,101 @@
+"""From stage names in settings to stage objects, in the pipeline's order.
+
+Order: enrichers, filters, processors, redactors. Filters come after the enrichers so they can use what
+enrichers add; redactors come last, so nothing added after them escapes redaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from fapilog._otel import ReadWriteLogRecord
+from fapilog._plugins import PluginError, load_plugin
+from fapilog._settings import Settings
+from fapilog.processors._base import Stage
+from fapilog.processors._enrich import ContextVarsEnricher, KubernetesEnricher, RuntimeInfoEnricher
+
+__all__ = ["SECTIONS", "StageSections", "as_stage", "build_sections"]
+
+SECTIONS = ("enrichers", "filters", "processors", "redactors")
+
+Factory = Callable[[Settings], Any]
+
+# Built-in stages by section and name; each factory reads its configuration from the settings.
+BUILTIN: dict[str, dict[str, Factory]] = {
+    "enrichers": {
+        "runtime_info": lambda s: RuntimeInfoEnricher(),
+        "context_vars": lambda s: ContextVarsEnricher(defaults=s.core.default_bound_context),
+        "kubernetes": lambda s: KubernetesEnricher(),
+    },
+    "filters": {},
+    "processors": {},
+    "redactors": {},
+}
+
+
+@dataclass(slots=True)
+class StageSections:
+    """The stages of a pipeline, by section."""
+
+    enrichers: list[Any] = field(default_factory=list)
+    filters: list[Any] = field(default_factory=list)
+    processors: list[Any] = field(default_factory=list)
+    redactors: list[Any] = field(default_factory=list)
+
+    def ordered(self) -> list[Any]:
+        return [*self.enrichers, *self.filters, *self.processors, *self.redactors]
+
+
+def build_sections(settings: Settings) -> StageSections:
+    """Every stage the settings name, built; an unknown or refused name fails here, naming it."""
+    sections = StageSections()
+    for section in SECTIONS:
+        names: list[str] = getattr(settings.core, section)
+        getattr(sections, section).extend(_build(section, name, settings) for name in names)
+    return sections
+
+
+def _build(section: str, name: str, settings: Settings) -> Any:
+    factory = BUILTIN[section].get(name)
+    if factory is not None:
+        return factory(settings)
+    try:
+        plugin = load_plugin(f"fapilog.{section}", name, settings.plugins)
+    except PluginError as exc:
+        builtin = ", ".join(sorted(BUILTIN[section])) or "none"
+        raise PluginError(f"core.{section}: {exc} (built-in {section}: {builtin})") from None
+    try:
+        obj = plugin() if isinstance(plugin, type) else plugin
+    except Exception as exc:
+        raise PluginError(f"core.{section}: plugin {name!r} could not be created: {exc!r}") from exc
+    return as_stage(obj, name)
+
+
+class _ProcessorStage(Stage):
+    """A plain OpenTelemetry processor (no ``process``) used as a stage: it may change records, never drop."""
+
+    def __init__(self, processor: Any, name: str) -> None:
+        super().__init__()
+        self._processor = processor
+        self.__dict__["name"] = name  # this instance's name, over the class's
+
+    def process(self, record: ReadWriteLogRecord) -> bool:
+        self._processor.on_emit(record)
+        return True
+
+    def shutdown(self) -> None:
+        self._processor.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        return bool(self._processor.force_flush(timeout_millis))
+
+
+def as_stage(obj: Any, name: str | None = None) -> Any:
+    """``obj`` if it is a stage (has ``process``), a wrapped OpenTelemetry processor, else an error."""
+    if callable(getattr(obj, "process", None)):
+        return obj
+    if callable(getattr(obj, "on_emit", None)):
+        return _ProcessorStage(obj, name or type(obj).__name__)
+    raise PluginError(f"{name or obj!r} is not a stage: it has neither process(record) nor on_emit(record)")
