@@ -230,3 +230,20 @@ def test_set_level_changes_what_is_emitted() -> None:
         assert logger.is_enabled_for("CRITICAL")
         assert not logger.is_enabled_for("INFO")
     assert exporter.messages() == ["shown"]
+
+
+def test_disabled_level_keeps_nothing() -> None:
+    """A call below the level is one comparison: nothing is queued, counted or kept in memory."""
+    import tracemalloc
+
+    with capture_logs() as (logger, _exporter):
+        logger.debug("warm up")
+        tracemalloc.start()
+        before = tracemalloc.take_snapshot()
+        for _ in range(10_000):
+            logger.debug("disabled", n=1)
+        after = tracemalloc.take_snapshot()
+        tracemalloc.stop()
+        grown = sum(s.size_diff for s in after.compare_to(before, "filename") if s.size_diff > 0)
+        assert logger.stats().submitted == 0
+    assert grown < 4_096  # the snapshots' own bookkeeping; 10,000 kept calls would be megabytes
