@@ -22,21 +22,32 @@ def stream_is_tty(stream: TextIO | None = None) -> bool:
 
 
 class _ConsoleExporter(LogRecordExporter):
-    """Writes each batch with one ``write`` to ``stream`` (default: whatever ``sys.stdout`` is then)."""
+    """Writes each batch with one write to ``stream`` (default: whatever ``sys.stdout`` is then).
+
+    UTF-8 bytes go straight to the stream's binary buffer when it has one (after flushing its text layer,
+    so the order of everything written to the stream is kept); other text streams get text.
+    """
 
     def __init__(self, stream: TextIO | None = None) -> None:
         self._stream = stream
         self._closed = False
 
-    def _render(self, batch: Sequence[ReadableLogRecord]) -> str:
+    def _render(self, batch: Sequence[ReadableLogRecord]) -> bytes:
         raise NotImplementedError
 
     def export(self, batch: Sequence[ReadableLogRecord]) -> LogRecordExportResult:
         if self._closed:
             return LogRecordExportResult.FAILURE
         stream = self._stream if self._stream is not None else sys.stdout
-        stream.write(self._render(batch))
-        stream.flush()
+        data = self._render(batch)
+        buffer = getattr(stream, "buffer", None)
+        if buffer is not None and (getattr(stream, "encoding", "") or "").lower().replace("-", "") == "utf8":
+            stream.flush()
+            buffer.write(data)
+            buffer.flush()
+        else:
+            stream.write(data.decode("utf-8"))
+            stream.flush()
         return LogRecordExportResult.SUCCESS
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
@@ -51,8 +62,8 @@ class _ConsoleExporter(LogRecordExporter):
 class StdoutJsonExporter(_ConsoleExporter):
     """One fapilog JSON envelope (schema 1.1) per line."""
 
-    def _render(self, batch: Sequence[ReadableLogRecord]) -> str:
-        return envelope_lines(batch).decode("utf-8")
+    def _render(self, batch: Sequence[ReadableLogRecord]) -> bytes:
+        return envelope_lines(batch)
 
 
 class StdoutPrettyExporter(_ConsoleExporter):
@@ -62,6 +73,7 @@ class StdoutPrettyExporter(_ConsoleExporter):
         super().__init__(stream)
         self._colors = colors
 
-    def _render(self, batch: Sequence[ReadableLogRecord]) -> str:
+    def _render(self, batch: Sequence[ReadableLogRecord]) -> bytes:
         colors = self._colors if self._colors is not None else stream_is_tty(self._stream)
-        return "".join(pretty_line(record, colors=colors) for record in batch)
+        text = "".join([pretty_line(record, colors=colors) for record in batch])
+        return text.encode("utf-8", "backslashreplace")

@@ -110,14 +110,23 @@ class Chain:
         self.stage_errors = 0
 
     async def process_batch(self, batch: list[ReadWriteLogRecord]) -> None:
+        stages = self.stages  # read once: enable/disable replace the list between batches
         finish = self.finisher.finish
-        stages = self.stages
-        kept: list[ReadWriteLogRecord] = []
         for record in batch:
+            finish(record)
+        kept = self._run(batch, stages, 0)
+        kept.extend(self._pending(stages))
+        if kept:
+            await self.export(kept)
+
+    def _run(self, records: list[ReadWriteLogRecord], stages: list[Any], start: int) -> list[ReadWriteLogRecord]:
+        """``records`` through ``stages[start:]``; the ones every stage kept."""
+        kept: list[ReadWriteLogRecord] = []
+        todo = stages[start:] if start else stages
+        for record in records:
             stage: Any = None
             try:
-                finish(record)
-                for stage in stages:
+                for stage in todo:
                     if not stage.process(record):
                         self.filtered += 1
                         break
@@ -131,14 +140,20 @@ class Chain:
                 else:
                     self.diagnostics.warn("stage", "stage failed; record kept as it was", stage=_name(stage), error=exc)
                     kept.append(record)
-        for stage in stages:
+        return kept
+
+    def _pending(self, stages: list[Any]) -> list[ReadWriteLogRecord]:
+        """Records stages add (summaries), each run through the stages after the one that made it, so that
+        redactors see them too."""
+        out: list[ReadWriteLogRecord] = []
+        for i, stage in enumerate(stages):
             extra = getattr(stage, "pending", None)
-            if extra is not None:
-                for record in extra():
-                    finish(record)
-                    kept.append(record)
-        if kept:
-            await self.export(kept)
+            records = list(extra()) if extra is not None else []
+            if records:
+                for record in records:
+                    self.finisher.finish(record)
+                out.extend(self._run(records, stages, i + 1))
+        return out
 
     async def export(self, batch: list[ReadWriteLogRecord]) -> None:
         if self.routes is None:
@@ -171,7 +186,15 @@ class Chain:
             self.diagnostics.warn("sink", "export failed", exporter=type(exporter).__name__, records=len(batch))
 
     async def flush(self, timeout_millis: int = 30_000) -> None:
-        parts: list[Any] = [*self.stages, *self.exporters]
+        """Flush the stages, export what that released (final summaries), then flush the exporters."""
+        stages = self.stages
+        await self._flush_parts(stages, timeout_millis)
+        final = self._pending(stages)
+        if final:
+            await self.export(final)
+        await self._flush_parts(self.exporters, timeout_millis)
+
+    async def _flush_parts(self, parts: Sequence[Any], timeout_millis: int) -> None:
         for part in parts:
             flush = getattr(part, "force_flush", None)
             if flush is None:
@@ -181,7 +204,7 @@ class Chain:
                 if inspect.isawaitable(result):
                     await result
             except Exception as exc:
-                self.diagnostics.warn("sink", "flush failed", part=type(part).__name__, error=exc)
+                self.diagnostics.warn("sink", "flush failed", part=_name(part), error=exc)
 
     async def shutdown(self) -> None:
         parts: list[Any] = [*self.stages, *self.exporters]

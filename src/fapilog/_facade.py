@@ -18,6 +18,7 @@ from fapilog._context import bind_context, current_context, unbind_context
 from fapilog._context import clear_context as _clear_context
 from fapilog._drain import DrainResult, PipelineStats
 from fapilog._exceptions import resolve_exc_info
+from fapilog._handoff import estimate_size
 from fapilog._levels import Level, level_for
 from fapilog._otel import InstrumentationScope
 
@@ -65,9 +66,7 @@ class _Core:
 
     def _log(self, level: Level, message: Any, exc: Any, exc_info: Any, fields: dict[str, Any]) -> None:
         try:
-            size = 256 + len(message) if type(message) is str else 320
-            for value in fields.values():
-                size += len(value) if type(value) is str else 48
+            size = estimate_size(message, fields)
             self._emit(
                 (
                     time_ns(),

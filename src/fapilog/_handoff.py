@@ -25,7 +25,7 @@ import threading
 import time
 import weakref
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from fapilog._context import current_context
@@ -97,17 +97,22 @@ def _size(item: Any) -> int:
 
 def _adopt(record: ReadWriteLogRecord) -> int:
     """Give a record from elsewhere what fapilog's own records carry: the caller's bound context (captured
-    now, on the calling thread) and an estimate of its memory (strings by length, other values by a constant),
-    which is returned."""
+    now, on the calling thread) and an estimate of its memory, which is returned."""
     context = current_context()
     if context:
         record.context = context  # type: ignore[attr-defined]
     lr = record.log_record
-    size = 256 + (len(lr.body) if type(lr.body) is str else 64)
-    if lr.attributes:
-        for value in lr.attributes.values():
-            size += len(value) if type(value) is str or type(value) is bytes else 48
+    size = estimate_size(lr.body, lr.attributes or {}) + 400  # the SDK record objects themselves
     record.size = size  # type: ignore[attr-defined]
+    return size
+
+
+def estimate_size(body: Any, fields: Mapping[str, Any]) -> int:
+    """The memory a queued record holds, estimated from CPython object sizes on the safe side: the capture
+    and its dict, each string by its length plus its header, other values by a constant."""
+    size = 400 + (len(body) + 56 if type(body) is str else 64)
+    for value in fields.values():
+        size += len(value) + 56 if type(value) is str else 48
     return size
 
 
@@ -182,7 +187,7 @@ class NonBlockingProcessor(LogRecordProcessor):
     def offer(self, item: ReadWriteLogRecord | Capture, size: int) -> None:
         """Queue a record, or a ``Capture`` that the worker turns into one (fapilog's loggers use this)."""
         with self._lock:
-            if self._count < self._max_records and self._bytes < self._max_bytes:
+            if self._count < self._max_records and self._bytes + size <= self._max_bytes:
                 self._queue.append(item)
                 self._count += 1
                 self._bytes += size
@@ -259,7 +264,7 @@ class NonBlockingProcessor(LogRecordProcessor):
         self._waits += 1
         self._waiting += 1
         try:
-            while self._count >= limit or (reason != "protected_overflow" and self._bytes >= self._max_bytes):
+            while self._count >= limit or (reason != "protected_overflow" and self._bytes + size > self._max_bytes):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0 or self._stopping:
                     self._dropped[reason] += 1

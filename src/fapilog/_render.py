@@ -38,6 +38,9 @@ _EXC_KEYS = {
     "exception.message": "error.message",
     "exception.stacktrace": "error.stack",
 }
+_SPECIAL_KEYS = CONTEXT_KEYS | frozenset(_EXC_KEYS)
+# severity_text -> the SeverityNumber of that level (None: not a level name); filled as texts are seen.
+_CANONICAL: dict[str | None, Any] = {}
 _RESOURCE_KEYS = {
     "service.name": "service",
     "deployment.environment.name": "env",
@@ -94,7 +97,7 @@ def _envelope(record: AnyRecord, *, share: bool) -> dict[str, Any]:
     bound: Mapping[str, Any] | None = getattr(record, "context", None)
     context: dict[str, Any]
     exc: dict[str, Any] | None = None
-    if not bound and attrs.keys().isdisjoint(CONTEXT_KEYS) and attrs.keys().isdisjoint(_EXC_KEYS):
+    if not bound and attrs.keys().isdisjoint(_SPECIAL_KEYS):
         context, data = {}, (attrs if share else dict(attrs))  # the common case: every attribute is data
     else:
         context, data = {}, {}
@@ -112,9 +115,18 @@ def _envelope(record: AnyRecord, *, share: bool) -> dict[str, Any]:
         context["span_id"] = f"{lr.span_id:016x}"
         context["trace_flags"] = int(lr.trace_flags or 0)
     diagnostics = _diagnostics(record.resource)
-    extra = _unusual(lr)
-    if exc is not None:
-        extra["exception"] = exc
+    severity = lr.severity_number
+    observed = lr.observed_timestamp
+    if (
+        exc is None
+        and (severity is None or _CANONICAL.get(lr.severity_text) is severity)
+        and (not observed or observed == lr.timestamp)
+    ):
+        extra: dict[str, Any] = {}  # the common case: nothing unusual
+    else:
+        extra = _unusual(lr)
+        if exc is not None:
+            extra["exception"] = exc
     if extra:
         diagnostics = {**diagnostics, **extra}
     elif not share:
@@ -142,11 +154,13 @@ def _unusual(lr: Any) -> dict[str, Any]:
     out: dict[str, Any] = {}
     severity = lr.severity_number
     if severity is not None:
-        try:
-            canonical = level_for(lr.severity_text or "").severity
-        except ValueError:
-            canonical = None
-        if canonical is not severity:
+        text = lr.severity_text
+        if text not in _CANONICAL:
+            try:
+                _CANONICAL[text] = level_for(text or "").severity
+            except ValueError:
+                _CANONICAL[text] = None
+        if _CANONICAL[text] is not severity:
             out["severity_number"] = int(severity.value)
     if lr.observed_timestamp and lr.timestamp and lr.observed_timestamp != lr.timestamp:
         out["observed_timestamp"] = iso_utc(lr.observed_timestamp)

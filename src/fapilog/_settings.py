@@ -25,6 +25,7 @@ from pydantic_settings import (
 from pydantic_settings import SettingsError as _SourceError
 
 from fapilog._levels import level_for
+from fapilog._stage_settings import FilterConfig
 from fapilog._units import parse_size
 
 __all__ = ["CoreSettings", "Settings", "SettingsError"]
@@ -181,6 +182,7 @@ class Settings(BaseSettings):
         default_factory=list,
         description='Exporters, by name ("stdout_json") or as {"type": name, ...options}; empty = console.',
     )
+    filter_config: FilterConfig = FilterConfig()
     sink_routing: SinkRoutingSettings = SinkRoutingSettings()
     plugins: PluginSettings = PluginSettings()
 

@@ -13,8 +13,13 @@ from typing import Any
 from fapilog._otel import ReadWriteLogRecord
 from fapilog._plugins import PluginError, load_plugin
 from fapilog._settings import Settings
+from fapilog.processors._adaptive import AdaptiveSampler
 from fapilog.processors._base import Stage
+from fapilog.processors._dedupe import Deduplicator
 from fapilog.processors._enrich import ContextVarsEnricher, KubernetesEnricher, RuntimeInfoEnricher
+from fapilog.processors._level import LevelFilter
+from fapilog.processors._rate_limit import RateLimiter
+from fapilog.processors._sampling import ProbabilisticSampler, TraceSampler
 
 __all__ = ["SECTIONS", "StageSections", "as_stage", "build_sections"]
 
@@ -29,7 +34,14 @@ BUILTIN: dict[str, dict[str, Factory]] = {
         "context_vars": lambda s: ContextVarsEnricher(defaults=s.core.default_bound_context),
         "kubernetes": lambda s: KubernetesEnricher(),
     },
-    "filters": {},
+    "filters": {
+        "level": lambda s: LevelFilter(**s.filter_config.level.model_dump()),
+        "sampling": lambda s: ProbabilisticSampler(**s.filter_config.sampling.model_dump()),
+        "trace_sampling": lambda s: TraceSampler(**s.filter_config.trace_sampling.model_dump()),
+        "rate_limit": lambda s: RateLimiter(**s.filter_config.rate_limit.model_dump()),
+        "first_occurrence": lambda s: Deduplicator(**s.filter_config.first_occurrence.model_dump()),
+        "adaptive_sampling": lambda s: AdaptiveSampler(**s.filter_config.adaptive_sampling.model_dump()),
+    },
     "processors": {},
     "redactors": {},
 }
