@@ -583,20 +583,13 @@ SNIPPETS: dict[str, Snippet] = {
 # The parts not built yet: (snippet, part, issue that delivers it). An issue deletes its own lines.
 NEEDS: list[tuple[str, str, int]] = [
     ("readme-presets-redaction", "field redaction in the production preset", 4),
-    ("readme-routing", "sink routing (FAPILOG_SINK_ROUTING__*)", 4),
     ("readme-routing", "the postgres sink", 8),
     ("readme-fastapi", "fapilog.fastapi", 10),
     ("readme-fastapi-middleware", "fapilog.fastapi", 10),
     ("readme-builder", "LoggerBuilder.with_redaction", 4),
-    ("readme-builder", "LoggerBuilder.add_file (the rotating file sink)", 5),
     ("readme-builder", "LoggerBuilder.add_cloudwatch (the cloudwatch sink)", 7),
     ("readme-builder", "LoggerBuilder.with_circuit_breaker and the rest of the builder API", 12),
-    ("readme-enrichers", "fapilog.plugins.enrichers and enable_enricher/disable_enricher", 4),
-    ("sinks-write-serialized", "write_serialized and core.serialize_in_flush", 5),
-    ("sinks-rotating-file", "fapilog.sinks.rotating_file", 5),
-    ("sinks-file-env", "FAPILOG_FILE__* settings", 5),
     ("sinks-http-env", "FAPILOG_HTTP__* settings", 6),
-    ("sinks-mmap", "fapilog.plugins.sinks.MemoryMappedPersistence", 5),
 ]
 KNOWN_ISSUES = {4, 5, 6, 7, 8, 10, 12}
 

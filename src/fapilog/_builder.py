@@ -8,6 +8,7 @@ them). Explicit builder choices win over environment variables, which win over t
 from __future__ import annotations
 
 import copy
+import os
 from typing import Any, Literal, Self, TypeVar
 
 from fapilog._api import get_async_logger, get_cached_loggers, get_logger
@@ -65,6 +66,21 @@ class _Builder:
     def add_stdout_pretty(self) -> Self:
         """Write pretty, human-readable lines to stdout."""
         return self.add_stdout("pretty")
+
+    def add_file(self, directory: str | os.PathLike[str], **options: Any) -> Self:
+        """Write to rotating files in ``directory``: any ``FileSettings`` field as an option (``max_bytes="100 MB"``,
+        ``max_files=10``, ``interval_seconds="daily"``, ``compress_rotated=True``, ``mode="text"``...)."""
+        from pydantic import ValidationError
+
+        from fapilog.exporters.file import FileSettings
+
+        spec = {"directory": str(directory), **options}
+        try:
+            FileSettings(**spec)
+        except ValidationError as exc:
+            raise ValueError(f"add_file: {exc}") from None
+        self._sinks.append({"type": "rotating_file", **spec})
+        return self
 
     def add_sink(self, sink: Any) -> Self:
         """Add any exporter, seed-contract sink object, sink name, or ``{"type": ...}`` dict."""

@@ -7,6 +7,7 @@ hand-off's ``on_emit`` directly) or from any OpenTelemetry API logger of ``pipel
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 import weakref
@@ -52,8 +53,9 @@ class Pipeline:
                     routed.append(name)
         console = "stdout_pretty" if pretty else "stdout_json"
         # With routing and no other sinks, only the routed sinks exist (no console by default).
-        unrouted = build_exporters(specs, console=console, diagnostics=self.diagnostics) if specs or not routed else []
-        routed_exporters = build_exporters(routed, console=console, diagnostics=self.diagnostics) if routed else []
+        build = functools.partial(build_exporters, console=console, diagnostics=self.diagnostics, settings=settings)
+        unrouted = build(specs) if specs or not routed else []
+        routed_exporters = build(routed) if routed else []
         self.exporters = [*unrouted, *routed_exporters]
         self.finisher = Finisher(
             self.provider.resource,

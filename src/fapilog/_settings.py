@@ -27,6 +27,7 @@ from pydantic_settings import SettingsError as _SourceError
 from fapilog._levels import level_for
 from fapilog._stage_settings import FilterConfig
 from fapilog._units import parse_size
+from fapilog.exporters.file import FileSettings
 
 __all__ = ["CoreSettings", "Settings", "SettingsError"]
 
@@ -86,6 +87,9 @@ class CoreSettings(BaseModel):
     drop_summary_window_seconds: float = Field(60.0, gt=0, description="At most one drop summary per window.")
     internal_logging_enabled: bool = Field(False, description="Write fapilog's own warnings (diagnostics).")
     diagnostics_output: Literal["stderr", "stdout"] = Field("stderr", description="Where diagnostics go.")
+    serialize_in_flush: bool = Field(
+        True, description="Serialize each batch once for sinks that have write_serialized (else write(entry))."
+    )
     enrichers: list[str] = Field(
         default_factory=lambda: ["runtime_info", "context_vars"],
         description="Enricher stages by name, in order (built-in: runtime_info, context_vars, kubernetes).",
@@ -98,7 +102,7 @@ class CoreSettings(BaseModel):
         default_factory=list, description="Processor stages by name (plugins), after the filters."
     )
     redactors: list[str] = Field(
-        default_factory=lambda: [],  # TEMP: url_credentials once wired
+        default_factory=list,  # TEMP: url_credentials once wired
         description="Redactor stages by name, last of all (configured in redactor_config).",
     )
 
@@ -158,6 +162,7 @@ class PluginSettings(BaseModel):
     allowlist: list[str] = Field(default_factory=list, description="Plugin names allowed from other packages.")
     denylist: list[str] = Field(default_factory=list, description="Plugin names never loaded.")
 
+
 _preset: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("fapilog_preset", default=None)
 
 
@@ -182,6 +187,7 @@ class Settings(BaseSettings):
         default_factory=list,
         description='Exporters, by name ("stdout_json") or as {"type": name, ...options}; empty = console.',
     )
+    file: FileSettings = FileSettings()
     filter_config: FilterConfig = FilterConfig()
     sink_routing: SinkRoutingSettings = SinkRoutingSettings()
     plugins: PluginSettings = PluginSettings()

@@ -2,7 +2,8 @@
 
 A spec is a name (``"stdout_json"``), a dict with a ``"type"`` and options, an OpenTelemetry
 ``LogRecordExporter`` (anything with ``export``), or an object following fapilog's sink contract
-(``async start()``, ``async write(entry: dict)``, ``async stop()``), which is adapted. Names are looked up
+(``async start()``, ``async write(entry: dict)``, ``async stop()``, optionally ``write_serialized(view)`` and
+``health_check()``), which is adapted. Names are looked up
 among the built-ins, then in the ``fapilog.sinks`` entry-point group; an unknown name fails at start-up.
 """
 
@@ -16,14 +17,23 @@ from typing import Any
 
 from fapilog._diagnostics import Diagnostics
 from fapilog._otel import LogRecordExportResult, ReadableLogRecord
-from fapilog._render import envelope
+from fapilog._plugins import PluginError, load_plugin
+from fapilog._render import envelope, envelope_lines
+from fapilog._settings import Settings
+from fapilog.plugins.sinks import SerializedView
 
 __all__ = ["SinkAdapter", "build_exporters", "known_sink_types"]
 
-# name -> (module, attribute, pip extra needed or None)
-_BUILTIN: dict[str, tuple[str, str, str | None]] = {
-    "stdout_json": ("fapilog.exporters.stdout", "StdoutJsonExporter", None),
-    "stdout_pretty": ("fapilog.exporters.stdout", "StdoutPrettyExporter", None),
+
+def _load(module: str, attr: str) -> Any:
+    return getattr(importlib.import_module(module), attr)
+
+
+# Built-in sinks: name -> factory(settings, options). Exporters with a settings section start from it.
+_BUILTIN: dict[str, Callable[[Settings, dict[str, Any]], Any]] = {
+    "stdout_json": lambda s, o: _load("fapilog.exporters.stdout", "StdoutJsonExporter")(**o),
+    "stdout_pretty": lambda s, o: _load("fapilog.exporters.stdout", "StdoutPrettyExporter")(**o),
+    "rotating_file": lambda s, o: _load("fapilog.exporters.file", "rotating_file_exporter")(s.file, **o),
 }
 
 
@@ -33,38 +43,45 @@ def known_sink_types() -> list[str]:
     return sorted(names)
 
 
-def _factory(name: str) -> Callable[..., Any]:
-    if name in _BUILTIN:
-        module, attr, _extra = _BUILTIN[name]
-        return getattr(importlib.import_module(module), attr)  # type: ignore[no-any-return]
-    for ep in entry_points(group="fapilog.sinks"):
-        if ep.name == name:
-            try:
-                return ep.load()  # type: ignore[no-any-return]
-            except Exception as exc:
-                raise ValueError(f"sink plugin {name!r} ({ep.value}) failed to load: {exc}") from exc
-    raise ValueError(f"unknown sink type {name!r}; known: {', '.join(known_sink_types())}")
+def _build(name: str, options: dict[str, Any], settings: Settings) -> Any:
+    builtin = _BUILTIN.get(name)
+    if builtin is not None:
+        factory: Callable[..., Any] = lambda **o: builtin(settings, o)  # noqa: E731
+    else:
+        try:
+            factory = load_plugin("fapilog.sinks", name, settings.plugins)
+        except PluginError as exc:
+            if "unknown" in str(exc):
+                raise ValueError(f"unknown sink type {name!r}; known: {', '.join(known_sink_types())}") from None
+            raise
+    try:
+        return factory(**options)
+    except TypeError as exc:
+        raise ValueError(f"sink {name!r}: {exc}") from exc
 
 
-def build_exporters(specs: Sequence[Any], *, console: str, diagnostics: Diagnostics) -> list[Any]:
-    """Exporters for ``specs``; with no specs, the console exporter named ``console``."""
+def build_exporters(
+    specs: Sequence[Any], *, console: str, diagnostics: Diagnostics, settings: Settings | None = None
+) -> list[Any]:
+    """Exporters for ``specs``; with no specs, the console exporter named ``console``.
+
+    Names and dicts are built from ``settings`` (their sections, the plugin policy); sink objects that
+    have ``write_serialized`` get pre-serialized entries when ``core.serialize_in_flush`` is on.
+    """
+    settings = settings if settings is not None else Settings()
     if not specs:
         specs = [console]
     exporters: list[Any] = []
     for spec in specs:
         if isinstance(spec, str):
-            exporters.append(_factory(spec)())
+            exporters.append(_build(spec, {}, settings))
         elif isinstance(spec, dict):
-            options = {k: v for k, v in spec.items() if k != "type"}
-            factory = _factory(spec["type"])
-            try:
-                exporters.append(factory(**options))
-            except TypeError as exc:
-                raise ValueError(f"sink {spec['type']!r}: {exc}") from exc
+            exporters.append(_build(spec["type"], {k: v for k, v in spec.items() if k != "type"}, settings))
         elif callable(getattr(spec, "export", None)):
             exporters.append(spec)
-        elif callable(getattr(spec, "write", None)):
-            exporters.append(SinkAdapter(spec, diagnostics=diagnostics))
+        elif callable(getattr(spec, "write", None)) or callable(getattr(spec, "write_serialized", None)):
+            adapter = SinkAdapter(spec, diagnostics=diagnostics, serialize_in_flush=settings.core.serialize_in_flush)
+            exporters.append(adapter)
         else:
             raise ValueError(f"not a sink: {spec!r} (give a name, a dict with 'type', or an exporter)")
     return exporters
@@ -73,39 +90,67 @@ def build_exporters(specs: Sequence[Any], *, console: str, diagnostics: Diagnost
 class SinkAdapter:
     """Runs a fapilog-contract sink (``start/write(entry)/stop``) as an exporter on the worker's loop.
 
-    ``start`` runs before the first write; each entry is the record's fapilog envelope dict. A sink method
-    that raises is contained: counted as a failed export and reported on the diagnostics channel.
+    ``start`` runs before the first write (again before the next batch if it raised); each entry is the
+    record's fapilog envelope dict. With ``serialize_in_flush`` (or when the sink has no ``write``), a sink
+    with ``write_serialized`` gets each entry as a ``SerializedView`` of its JSON instead, the batch being
+    serialized once. A sink method that raises is contained: counted as a failed export and reported on the
+    diagnostics channel.
     """
 
-    def __init__(self, sink: Any, *, diagnostics: Diagnostics | None = None) -> None:
+    def __init__(self, sink: Any, *, diagnostics: Diagnostics | None = None, serialize_in_flush: bool = True) -> None:
         self.sink = sink
         self._started = False
         self._diagnostics = diagnostics or Diagnostics()
+        has_serialized = callable(getattr(sink, "write_serialized", None))
+        self._serialized = has_serialized and (serialize_in_flush or not callable(getattr(sink, "write", None)))
 
     @property
     def name(self) -> str:
         return str(getattr(self.sink, "name", type(self.sink).__name__))
 
-    async def _call(self, method: str, *args: Any) -> None:
+    async def _call(self, method: str, *args: Any) -> Any:
         func = getattr(self.sink, method, None)
         if func is None:
-            return
+            return None
         result = func(*args)
         if inspect.isawaitable(result):
-            await result
+            result = await result
+        return result
 
     async def export(self, batch: Sequence[ReadableLogRecord]) -> LogRecordExportResult:
         if not self._started:
-            self._started = True
-            await self._call("start")
-        failed = 0
-        for record in batch:
             try:
-                await self._call("write", envelope(record))
+                await self._call("start")
             except Exception as exc:
-                failed += 1
-                self._diagnostics.warn("sink", "sink write raised", sink=self.name, error=exc)
+                self._diagnostics.warn("sink", "sink start raised", sink=self.name, error=exc)
+                return LogRecordExportResult.FAILURE
+            self._started = True
+        failed = 0
+        if self._serialized:
+            for view in _views(batch):
+                try:
+                    await self._call("write_serialized", view)
+                except Exception as exc:
+                    failed += 1
+                    self._diagnostics.warn("sink", "sink write_serialized raised", sink=self.name, error=exc)
+        else:
+            for record in batch:
+                try:
+                    await self._call("write", envelope(record))
+                except Exception as exc:
+                    failed += 1
+                    self._diagnostics.warn("sink", "sink write raised", sink=self.name, error=exc)
         return LogRecordExportResult.FAILURE if failed else LogRecordExportResult.SUCCESS
+
+    async def health_check(self) -> bool:
+        """The sink's own ``health_check()`` (``True`` if it has none); ``False`` if it raises."""
+        if getattr(self.sink, "health_check", None) is None:
+            return True
+        try:
+            return bool(await self._call("health_check"))
+        except Exception as exc:
+            self._diagnostics.warn("sink", "sink health_check raised", sink=self.name, error=exc)
+            return False
 
     async def force_flush(self, timeout_millis: int = 30_000) -> bool:
         try:
@@ -117,4 +162,21 @@ class SinkAdapter:
     async def shutdown(self) -> None:
         if self._started:
             self._started = False
-            await self._call("stop")
+            try:
+                await self._call("stop")
+            except Exception as exc:
+                self._diagnostics.warn("sink", "sink stop raised", sink=self.name, error=exc)
+
+
+def _views(batch: Sequence[ReadableLogRecord]) -> list[SerializedView]:
+    """Each record's envelope as JSON: one serialization of the batch, viewed a line at a time."""
+    raw = envelope_lines(batch)
+    data = memoryview(raw)
+    views: list[SerializedView] = []
+    start = 0
+    end = raw.find(b"\n")  # JSON lines hold no raw newline but the one that ends each
+    while end >= 0:
+        views.append(SerializedView(data[start:end]))
+        start = end + 1
+        end = raw.find(b"\n", start)
+    return views
