@@ -13,6 +13,11 @@ Protected records (ERROR and above by default) are never dropped by policy: they
 up to ``protected_reserve`` records, and only past that reserve do they wait, like ``block``, and then count
 as dropped (reason ``protected_overflow``). Every drop is counted by reason; the queue is one FIFO, so records
 keep their order. After ``os.fork`` the child starts with an empty queue and its own worker.
+
+The queue is one flat deque of fixed-width entries (a record's ``WIDTH`` slots side by side), not a deque of
+tuples: a backlog then adds no container object per record for Python's cyclic garbage collector to track
+(the fields dict of a call holding only strings and numbers is not tracked either), which keeps collections
+cheap while the queue is long.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ from fapilog._context import current_context
 from fapilog._diagnostics import Diagnostics
 from fapilog._drain import DrainResult, PipelineStats
 from fapilog._otel import (
-    CAPTURE_SIZE,
+    CAPTURE_WIDTH,
     Capture,
     LogRecordProcessor,
     ReadWriteLogRecord,
@@ -83,16 +88,32 @@ def _resolve(fut: asyncio.Future[None]) -> None:
 _live: weakref.WeakSet[NonBlockingProcessor] = weakref.WeakSet()
 
 
-def _severity(item: Any) -> int:
-    """The severity number of a queued record or capture (0 when unset)."""
-    if type(item) is tuple:
-        return int(item[1].value)
-    severity = item.log_record.severity_number
+WIDTH = CAPTURE_WIDTH  # slots per queue entry
+_PAD = (None,) * (WIDTH - 2)
+
+
+def _record_entry(record: Any, size: int) -> tuple[Any, ...]:
+    """A queue entry for a ready record (or a marker): the object first, its size last."""
+    return (record, *_PAD, size)
+
+
+def _entries(flat: deque[Any]) -> list[tuple[Any, ...]]:
+    """The entries of a flat queue, in order."""
+    return list(zip(*[iter(flat)] * WIDTH, strict=True))
+
+
+def _severity(entry: Any) -> int:
+    """The severity number of a queued entry (0 when unset)."""
+    first = entry[0]
+    if type(first) is int:  # a capture: its timestamp first, then its SeverityNumber
+        return int(entry[1].value)
+    severity = first.log_record.severity_number
     return int(severity.value) if severity is not None else 0
 
 
-def _size(item: Any) -> int:
-    return int(item[CAPTURE_SIZE]) if type(item) is tuple else int(item.size)
+def _materialize(entry: tuple[Any, ...]) -> ReadWriteLogRecord:
+    first = entry[0]
+    return from_capture(entry) if type(first) is int else first
 
 
 def _adopt(record: ReadWriteLogRecord) -> int:
@@ -148,7 +169,7 @@ class NonBlockingProcessor(LogRecordProcessor):
         self._batch_size = batch_size
         self._batch_timeout = batch_timeout
         # A caller wakes the sleeping worker when the queue reaches this length (1 = every record).
-        self._wake_at = batch_size if batch_timeout > 0 else 1
+        self._wake_slots = (batch_size if batch_timeout > 0 else 1) * WIDTH
         self._diagnostics = diagnostics or Diagnostics()
         self._drop_summary = drop_summary
         self._summary_interval = drop_summary_interval
@@ -159,7 +180,7 @@ class NonBlockingProcessor(LogRecordProcessor):
     def _init_state(self) -> None:
         self._lock = threading.Lock()
         self._space = threading.Condition(self._lock)
-        self._queue: deque[Any] = deque()
+        self._queue: deque[Any] = deque()  # flat: WIDTH slots per entry
         self._count = 0  # records queued or in flight
         self._bytes = 0
         self._accepted = 0
@@ -182,13 +203,14 @@ class NonBlockingProcessor(LogRecordProcessor):
 
     def on_emit(self, log_record: ReadWriteLogRecord) -> None:
         """Queue a record (from any OpenTelemetry logger); never blocks beyond the ``block`` policy."""
-        self.offer(log_record, log_record.size if type(log_record) is Record else _adopt(log_record))
+        size = log_record.size if type(log_record) is Record else _adopt(log_record)
+        self.offer(_record_entry(log_record, size), size)
 
-    def offer(self, item: ReadWriteLogRecord | Capture, size: int) -> None:
-        """Queue a record, or a ``Capture`` that the worker turns into one (fapilog's loggers use this)."""
+    def offer(self, entry: Capture | tuple[Any, ...], size: int) -> None:
+        """Queue an entry: a ``Capture`` (fapilog's loggers; the worker makes the record) or a record entry."""
         with self._lock:
             if self._count < self._max_records and self._bytes + size <= self._max_bytes:
-                self._queue.append(item)
+                self._queue.extend(entry)
                 self._count += 1
                 self._bytes += size
                 self._accepted += 1
@@ -196,10 +218,10 @@ class NonBlockingProcessor(LogRecordProcessor):
                     self._hwm = self._count
                 depth = len(self._queue)
             else:
-                depth = self._full(item, size)
+                depth = self._full(entry, size)
         if depth == _SPILL:
-            self._spill_record(item)
-        elif depth == self._wake_at or self._thread is None:
+            self._spill_record(entry)
+        elif depth == self._wake_slots or self._thread is None:
             self._wake()
 
     def count_drop(self, reason: str) -> None:
@@ -222,10 +244,10 @@ class NonBlockingProcessor(LogRecordProcessor):
         self._dropped["queue_full"] += 1
         return -1
 
-    def _spill_record(self, item: Any) -> None:
+    def _spill_record(self, entry: Any) -> None:
         """Hand a record that found the queue full to the spill hook (the disk spool), outside the lock."""
         try:
-            record = from_capture(item) if type(item) is tuple else item
+            record = _materialize(entry)
             kept = bool(self._spill(record)) if self._spill is not None else False
         except Exception as exc:
             kept = False
@@ -236,8 +258,8 @@ class NonBlockingProcessor(LogRecordProcessor):
             else:
                 self._dropped["spill_failed"] += 1
 
-    def _admit(self, record: Any, size: int) -> int:
-        self._queue.append(record)
+    def _admit(self, entry: Any, size: int) -> int:
+        self._queue.extend(entry)
         self._count += 1
         self._bytes += size
         self._accepted += 1
@@ -245,11 +267,17 @@ class NonBlockingProcessor(LogRecordProcessor):
         return len(self._queue)
 
     def _evict_oldest(self) -> bool:
-        for i, item in enumerate(self._queue):
-            if type(item) is not _Marker and _severity(item) < self._protected:
-                del self._queue[i]
+        queue = self._queue
+        for start in range(0, len(queue), WIDTH):
+            entry = (queue[start], queue[start + 1])
+            if type(entry[0]) is not _Marker and _severity(entry) < self._protected:
+                size = queue[start + WIDTH - 1]
+                queue.rotate(-start)
+                for _ in range(WIDTH):
+                    queue.popleft()
+                queue.rotate(start)
                 self._count -= 1
-                self._bytes -= _size(item)
+                self._bytes -= size
                 self._accepted -= 1
                 self._dropped["evicted_oldest"] += 1
                 return True
@@ -308,7 +336,8 @@ class NonBlockingProcessor(LogRecordProcessor):
             with self._lock:
                 if self._thread is threading.current_thread():
                     self._thread = None
-                pending = any(type(item) is not _Marker for item in self._queue)
+                queue = self._queue
+                pending = any(type(queue[i]) is not _Marker for i in range(0, len(queue), WIDTH))
             if pending:  # records logged while stopping: a new worker takes them
                 self._start()
 
@@ -321,7 +350,7 @@ class NonBlockingProcessor(LogRecordProcessor):
                 self._urgent = False
                 stopping = self._stopping
             if items:
-                taken = len(items)
+                taken = len(items) // WIDTH
                 if await self._handle(items):
                     return
                 if taken >= self._batch_size:  # a backlog: keep going without sleeping
@@ -337,7 +366,7 @@ class NonBlockingProcessor(LogRecordProcessor):
         self._wake_fut = fut
         self._parked = True
         with self._lock:
-            ready = self._urgent or self._stopping or len(self._queue) >= self._wake_at
+            ready = self._urgent or self._stopping or len(self._queue) >= self._wake_slots
         if ready:
             self._parked = False
             return
@@ -350,31 +379,29 @@ class NonBlockingProcessor(LogRecordProcessor):
             self._parked = False
 
     async def _handle(self, items: deque[Any]) -> bool:
-        """Process queued items in order; returns True when a stop marker was reached.
+        """Process queued entries in order; returns True when a stop marker was reached.
 
-        Items queued after a stop marker go back to the front of the queue for the next worker.
+        Entries queued after a stop marker go back to the front of the queue for the next worker.
         """
         chunk: list[ReadWriteLogRecord] = []
         chunk_bytes = 0
-        while items:
-            item = items.popleft()
-            if type(item) is _Marker:
+        entries = zip(*[iter(items)] * WIDTH, strict=True)  # lazily: no list of all entries at once
+        for entry in entries:
+            first = entry[0]
+            if type(first) is _Marker:
                 if chunk:
                     await self._process(chunk, chunk_bytes)
                     chunk, chunk_bytes = [], 0
-                if item.stop:
+                if first.stop:
                     with self._lock:
-                        self._queue.extendleft(reversed(items))
-                await self._complete(item)
-                if item.stop:
+                        for rest in reversed(list(entries)):
+                            self._queue.extendleft(reversed(rest))
+                await self._complete(first)
+                if first.stop:
                     return True
                 continue
-            if type(item) is tuple:
-                chunk_bytes += item[CAPTURE_SIZE]
-                item = from_capture(item)
-            else:
-                chunk_bytes += item.size
-            chunk.append(item)
+            chunk_bytes += entry[-1]
+            chunk.append(from_capture(entry) if type(first) is int else first)
             if len(chunk) >= self._batch_size:
                 await self._process(chunk, chunk_bytes)
                 chunk, chunk_bytes = [], 0
@@ -437,7 +464,7 @@ class NonBlockingProcessor(LogRecordProcessor):
 
     def _enqueue_marker(self, marker: _Marker) -> None:
         with self._lock:
-            self._queue.append(marker)
+            self._queue.extend(_record_entry(marker, 0))
             self._urgent = True
             if marker.stop:
                 self._stopping = True
@@ -494,7 +521,8 @@ class NonBlockingProcessor(LogRecordProcessor):
             if timed_out:  # whatever is still queued or in flight is not delivered: count it
                 self._dropped["shutdown_timeout"] += self._count
                 self._accepted -= self._count
-                self._queue = deque(item for item in self._queue if type(item) is _Marker)
+                kept = [e for e in _entries(self._queue) if type(e[0]) is _Marker]
+                self._queue = deque(slot for entry in kept for slot in entry)
                 self._count = 0
                 self._bytes = 0
             dropped = sum(self._dropped.values())

@@ -40,6 +40,7 @@ __all__ = [
     "Record",
     "Resource",
     "SeverityNumber",
+    "CAPTURE_WIDTH",
     "Capture",
     "as_readable",
     "from_capture",
@@ -135,10 +136,10 @@ text, body, attributes, InstrumentationScope, SpanContext, exception or None, bo
 the estimated size in bytes. The worker turns it into a ``Record`` (``from_capture``), so the caller
 allocates one tuple instead of two record objects and the queue holds fewer objects for the collector."""
 
-CAPTURE_SIZE = 9  # index of the size in a Capture
+CAPTURE_WIDTH = 10  # items in a Capture (the size is the last)
 
 
-def from_capture(capture: Capture) -> Record:
+def from_capture(capture: Capture | tuple[Any, ...]) -> Record:
     """The SDK record for a capture (on the worker)."""
     ts, severity, text, body, attributes, scope, span_context, exception, context, size = capture
     record = new_record(ts, severity, text, body, attributes, scope, span_context, exception)
