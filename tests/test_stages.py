@@ -19,7 +19,7 @@ def test_stage_order_is_enrichers_filters_processors_redactors() -> None:
     """The pipeline runs the named stages in section order, each section in the order given."""
     logger, _ = logger_with(core={"filters": ["rate_limit", "level"], "enrichers": ["context_vars"]})
     names = [getattr(s, "name", None) for s in logger._pipeline.chain.stages]
-    assert names == ["context_vars", "rate_limit", "level"]
+    assert names == ["context_vars", "rate_limit", "level", "url_credentials"]
 
 
 def test_level_filter_from_settings_with_per_logger_levels() -> None:

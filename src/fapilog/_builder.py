@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import os
+from collections.abc import Sequence
 from typing import Any, Literal, Self, TypeVar
 
 from fapilog._api import get_async_logger, get_cached_loggers, get_logger
@@ -30,6 +31,7 @@ class _Builder:
         self._preset: str | None = None
         self._values: dict[str, Any] = {"core": {}}
         self._sinks: list[Any] = []
+        self._redactors: list[str] = []  # added to whatever redactors the preset/environment/defaults run
         self._reuse = False
 
     # what and where --------------------------------------------------------------------------------------
@@ -141,6 +143,46 @@ class _Builder:
         self._core("diagnostics_output", output)
         return self
 
+    def with_redaction(
+        self,
+        *,
+        fields: Sequence[str] = (),
+        patterns: Sequence[str] = (),
+        presets: Sequence[str] = (),
+        mask: str | None = None,
+    ) -> Self:
+        """Mask values of these field names/paths, of these value patterns (regular expressions or built-in
+        names like ``credit_card``), and of the named redaction presets (``credentials``, ``pci_dss``,
+        ``hipaa_phi``); URL credentials stay masked too."""
+        from fapilog.processors._redaction_presets import preset_named
+
+        try:
+            known = [preset_named(name).name for name in presets]
+        except ValueError as exc:
+            raise ValueError(f"with_redaction: {exc}") from None
+        config = self._values.setdefault("redactor_config", {})
+        wanted = []
+        for name, key, items in (("field_mask", "fields", list(fields)), ("regex_mask", "patterns", list(patterns))):
+            if not items and not known:
+                continue
+            section = config.setdefault(name, {})
+            if items:
+                section[key] = [*section.get(key, []), *items]
+            if known:
+                section["presets"] = [*section.get("presets", []), *known]
+            if mask is not None:
+                section["mask"] = mask
+            wanted.append(name)
+        self._redactors = [*dict.fromkeys([*wanted, *self._redactors])]
+        try:  # check now, not at build(): a bad pattern or field name fails here
+            from fapilog._stages import build_redactor
+
+            for name in wanted:
+                build_redactor(name, config[name])
+        except ValueError as exc:
+            raise ValueError(f"with_redaction: {exc}") from None
+        return self
+
     def with_context(self, **fields: Any) -> Self:
         """Context every record carries (``service_region="eu"``...); bound context overrides it."""
         self._values["core"].setdefault("default_bound_context", {}).update(fields)
@@ -172,7 +214,10 @@ class _Builder:
             values["sinks"] = specs
         preset = copy.deepcopy(describe_preset(self._preset).values) if self._preset else None
         with preset_defaults(preset):
-            return Settings(**values)
+            settings = Settings(**values)
+        if self._redactors:
+            settings.core.redactors = [*dict.fromkeys([*self._redactors, *settings.core.redactors])]
+        return settings
 
     def _sink_objects(self) -> list[Any] | None:
         if all(isinstance(s, str | dict) for s in self._sinks):

@@ -11,6 +11,17 @@ from fapilog._settings import Settings, preset_defaults
 __all__ = ["PRESETS", "Preset", "list_presets", "settings_for_preset"]
 
 
+def _redaction(*presets: str) -> dict[str, Any]:
+    """Field and value-pattern masking for the named redaction presets, plus URL credentials."""
+    return {
+        "field_mask": {"presets": list(presets)},
+        "regex_mask": {"presets": list(presets)},
+    }
+
+
+_REDACTORS = ["field_mask", "regex_mask", "url_credentials"]
+
+
 @dataclass(frozen=True, slots=True)
 class Preset:
     name: str
@@ -24,10 +35,11 @@ PRESETS: dict[str, Preset] = {
         Preset(
             "dev",
             "Local development: DEBUG, pretty console, every record shown at once, a full queue waits "
-            "(up to 50 ms) instead of dropping, fapilog's own warnings on.",
+            "(up to 50 ms) instead of dropping, no redaction, fapilog's own warnings on.",
             {
                 "format": "pretty",
                 "core": {
+                    "redactors": [],
                     "log_level": "DEBUG",
                     "batch_timeout_seconds": 0.0,
                     "drop_on_full": False,
@@ -37,11 +49,14 @@ PRESETS: dict[str, Preset] = {
         ),
         Preset(
             "production",
-            "Services: INFO, JSON, a queue that absorbs bursts of 100,000 records; when it is full a caller "
-            "waits up to 250 ms for room before the record is dropped (and counted).",
+            "Services: INFO, JSON, credentials masked (fields and values), a queue that absorbs bursts of "
+            "100,000 records; when it is full a caller waits up to 250 ms for room before the record is dropped "
+            "(and counted).",
             {
                 "format": "json",
+                "redactor_config": _redaction("credentials"),
                 "core": {
+                    "redactors": _REDACTORS,
                     "log_level": "INFO",
                     "max_queue_size": 100_000,
                     "max_queue_bytes": 256 * 1024 * 1024,
@@ -55,7 +70,9 @@ PRESETS: dict[str, Preset] = {
             "FastAPI services: the production preset with a shorter batch delay.",
             {
                 "format": "json",
+                "redactor_config": _redaction("credentials"),
                 "core": {
+                    "redactors": _REDACTORS,
                     "log_level": "INFO",
                     "max_queue_size": 100_000,
                     "max_queue_bytes": 256 * 1024 * 1024,
@@ -67,11 +84,13 @@ PRESETS: dict[str, Preset] = {
         ),
         Preset(
             "serverless",
-            "Lambda and Cloud Functions: INFO, JSON, small batches flushed fast, a small queue that drops "
-            "rather than stall an invocation.",
+            "Lambda and Cloud Functions: INFO, JSON, credentials masked, small batches flushed fast, a small "
+            "queue that drops rather than stall an invocation.",
             {
                 "format": "json",
+                "redactor_config": _redaction("credentials"),
                 "core": {
+                    "redactors": _REDACTORS,
                     "log_level": "INFO",
                     "max_queue_size": 1_000,
                     "batch_max_size": 10,
@@ -84,11 +103,14 @@ PRESETS: dict[str, Preset] = {
         ),
         Preset(
             "hardened",
-            "Regulated environments: INFO, JSON, a 100,000-record queue; when it is full a caller waits up to "
-            "5 s for room before the record is dropped (and counted).",
+            "Regulated environments: INFO, JSON, credentials, card data (PCI DSS) and health data (HIPAA PHI) "
+            "masked, a 100,000-record queue; when it is full a caller waits up to 5 s for room before the "
+            "record is dropped (and counted).",
             {
                 "format": "json",
+                "redactor_config": _redaction("credentials", "pci_dss", "hipaa_phi"),
                 "core": {
+                    "redactors": _REDACTORS,
                     "log_level": "INFO",
                     "max_queue_size": 100_000,
                     "max_queue_bytes": 256 * 1024 * 1024,

@@ -25,7 +25,7 @@ from pydantic_settings import (
 from pydantic_settings import SettingsError as _SourceError
 
 from fapilog._levels import level_for
-from fapilog._stage_settings import FilterConfig
+from fapilog._stage_settings import FilterConfig, RedactorConfig
 from fapilog._units import parse_size
 from fapilog.exporters.file import FileSettings
 
@@ -102,7 +102,7 @@ class CoreSettings(BaseModel):
         default_factory=list, description="Processor stages by name (plugins), after the filters."
     )
     redactors: list[str] = Field(
-        default_factory=list,  # TEMP: url_credentials once wired
+        default_factory=lambda: ["url_credentials"],
         description="Redactor stages by name, last of all (configured in redactor_config).",
     )
 
@@ -189,6 +189,7 @@ class Settings(BaseSettings):
     )
     file: FileSettings = FileSettings()
     filter_config: FilterConfig = FilterConfig()
+    redactor_config: RedactorConfig = RedactorConfig()
     sink_routing: SinkRoutingSettings = SinkRoutingSettings()
     plugins: PluginSettings = PluginSettings()
 

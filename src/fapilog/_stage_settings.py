@@ -6,11 +6,13 @@ Each model holds the keyword arguments of one stage; a stage runs only when its 
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from typing import Literal
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
 from fapilog._levels import level_for
 
-__all__ = ["FilterConfig"]
+__all__ = ["FilterConfig", "RedactorConfig"]
 
 _STRICT = ConfigDict(extra="forbid", validate_assignment=True)
 
@@ -91,3 +93,83 @@ class FilterConfig(BaseModel):
     rate_limit: RateLimitConfig = RateLimitConfig()
     first_occurrence: FirstOccurrenceConfig = FirstOccurrenceConfig()
     adaptive_sampling: AdaptiveSamplingConfig = AdaptiveSamplingConfig()
+
+
+def _presets(value: list[str]) -> list[str]:
+    from fapilog.processors._redaction_presets import preset_named
+
+    return [preset_named(name).name for name in value]
+
+
+class FieldMaskConfig(BaseModel):
+    model_config = _STRICT
+    fields: list[str] = Field(
+        default_factory=list,
+        validation_alias=AliasChoices("fields", "fields_to_mask"),
+        description="Field names or paths whose values are masked (case-insensitive; 'user.password', '*.secret').",
+    )
+    presets: list[str] = Field(
+        default_factory=list, description="Redaction presets whose fields are masked too (credentials, ...)."
+    )
+    mask: str = Field("***", validation_alias=AliasChoices("mask", "mask_string"), description="The replacement.")
+    match: Literal["words", "exact"] = Field("words", description="Match names by their words, or exactly.")
+    max_depth: int = Field(16, ge=1, description="Nesting levels checked; deeper values are masked unchecked.")
+    max_keys_scanned: int = Field(5_000, ge=1, description="Keys checked per record; the rest are masked.")
+
+    _known = field_validator("presets")(_presets)
+
+
+class RegexMaskConfig(BaseModel):
+    model_config = _STRICT
+    patterns: list[str] = Field(
+        default_factory=list, description="Regular expressions or built-in pattern names (credit_card, jwt, ...)."
+    )
+    presets: list[str] = Field(default_factory=list, description="Redaction presets whose patterns apply too.")
+    mask: str = Field("***", validation_alias=AliasChoices("mask", "mask_string"), description="The replacement.")
+    max_string_length: int = Field(65_536, ge=1, description="Longest string scanned (the rest is cut).")
+
+    _known = field_validator("presets")(_presets)
+
+
+class UrlCredentialsConfig(BaseModel):
+    model_config = _STRICT
+    mask: str = Field("***", description="The replacement of passwords and secret query parameters.")
+    max_string_length: int = Field(65_536, ge=1, description="Longest string scanned (the rest is cut).")
+
+
+class FieldBlockerConfig(BaseModel):
+    model_config = _STRICT
+    blocked: list[str] = Field(
+        default_factory=list,
+        validation_alias=AliasChoices("blocked", "blocked_fields"),
+        description="Field names removed or replaced wherever they appear.",
+    )
+    allowed: list[str] = Field(
+        default_factory=list,
+        validation_alias=AliasChoices("allowed", "allowed_fields"),
+        description="Field names never blocked.",
+    )
+    replacement: str | None = Field("[REDACTED]", description="The replacement value; null removes the field.")
+
+
+class StringTruncateConfig(BaseModel):
+    model_config = _STRICT
+    max_length: int = Field(
+        8_192,
+        ge=1,
+        validation_alias=AliasChoices("max_length", "max_string_length"),
+        description="Longest string kept whole.",
+    )
+    max_total_bytes: int | None = Field(None, ge=1, description="Bound on all attributes together (bytes).")
+    marker: str = Field("...[truncated]", description="Appended where a string was cut.")
+
+
+class RedactorConfig(BaseModel):
+    """Options of the redactor stages (``core.redactors`` chooses which run)."""
+
+    model_config = _STRICT
+    field_mask: FieldMaskConfig = FieldMaskConfig()
+    regex_mask: RegexMaskConfig = RegexMaskConfig()
+    url_credentials: UrlCredentialsConfig = UrlCredentialsConfig()
+    field_blocker: FieldBlockerConfig = FieldBlockerConfig()
+    string_truncate: StringTruncateConfig = StringTruncateConfig()

@@ -13,12 +13,18 @@ from typing import Any
 from fapilog._otel import ReadWriteLogRecord
 from fapilog._plugins import PluginError, load_plugin
 from fapilog._settings import Settings
+from fapilog._stage_settings import FieldMaskConfig, RegexMaskConfig
 from fapilog.processors._adaptive import AdaptiveSampler
 from fapilog.processors._base import Stage
 from fapilog.processors._dedupe import Deduplicator
 from fapilog.processors._enrich import ContextVarsEnricher, KubernetesEnricher, RuntimeInfoEnricher
 from fapilog.processors._level import LevelFilter
 from fapilog.processors._rate_limit import RateLimiter
+from fapilog.processors._redact_fields import FieldBlocker, FieldMask
+from fapilog.processors._redact_patterns import RegexMask
+from fapilog.processors._redact_truncate import StringTruncate
+from fapilog.processors._redact_urls import UrlCredentials
+from fapilog.processors._redaction_presets import preset_named
 from fapilog.processors._sampling import ProbabilisticSampler, TraceSampler
 
 __all__ = ["SECTIONS", "StageSections", "as_stage", "build_sections"]
@@ -43,8 +49,43 @@ BUILTIN: dict[str, dict[str, Factory]] = {
         "adaptive_sampling": lambda s: AdaptiveSampler(**s.filter_config.adaptive_sampling.model_dump()),
     },
     "processors": {},
-    "redactors": {},
+    "redactors": {
+        "field_mask": lambda s: _field_mask(s.redactor_config.field_mask),
+        "regex_mask": lambda s: _regex_mask(s.redactor_config.regex_mask),
+        "url_credentials": lambda s: UrlCredentials(**s.redactor_config.url_credentials.model_dump()),
+        "field_blocker": lambda s: FieldBlocker(**s.redactor_config.field_blocker.model_dump()),
+        "string_truncate": lambda s: StringTruncate(**s.redactor_config.string_truncate.model_dump()),
+    },
 }
+
+
+def build_redactor(name: str, options: dict[str, Any]) -> Any:
+    """The redactor ``name`` from its ``redactor_config`` options (checks them as ``Settings`` would)."""
+    from pydantic import ValidationError
+
+    configs = {"field_mask": (FieldMaskConfig, _field_mask), "regex_mask": (RegexMaskConfig, _regex_mask)}
+    model, factory = configs[name]
+    try:
+        return factory(model(**options))  # type: ignore[operator]
+    except ValidationError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _field_mask(config: FieldMaskConfig) -> FieldMask:
+    fields = [*config.fields, *(f for name in config.presets for f in preset_named(name).fields)]
+    return FieldMask(
+        list(dict.fromkeys(fields)),
+        mask=config.mask,
+        match=config.match,
+        max_depth=config.max_depth,
+        max_keys_scanned=config.max_keys_scanned,
+    )
+
+
+def _regex_mask(config: RegexMaskConfig) -> RegexMask:
+    return RegexMask(
+        config.patterns, presets=config.presets, mask=config.mask, max_string_length=config.max_string_length
+    )
 
 
 @dataclass(slots=True)
