@@ -114,3 +114,44 @@ def test_async_builder_builds_an_async_logger() -> None:
 
     asyncio.run(main())
     assert exporter.messages() == ["hello"]
+
+
+def test_with_redaction_adds_to_the_presets_redactors() -> None:
+    """with_redaction masks the given fields and patterns on top of what the preset already masks."""
+    exporter = CaptureExporter()
+    logger = (
+        LoggerBuilder("red")
+        .with_preset("production")
+        .with_redaction(fields=["internal_note"], patterns=[r"ORDER-\d{6}"])
+        .add_sink(exporter)
+        .build()
+    )
+    logger.info("order ORDER-123456 placed", internal_note="call back", password="pw", author="ann")
+    logger.drain()
+    (env,) = exporter.envelopes()
+    assert env["log"]["message"] == "order *** placed"
+    assert env["log"]["data"] == {"internal_note": "***", "password": "***", "author": "ann"}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"patterns": ["(a+)+$"]}, "unsafe pattern"),
+        ({"presets": ["gdpr"]}, "unknown redaction preset"),
+    ],
+)
+def test_with_redaction_checks_at_call_time(kwargs: dict[str, Any], message: str) -> None:
+    """A catastrophic pattern or an unknown preset fails in with_redaction itself."""
+    with pytest.raises(ValueError, match=message):
+        LoggerBuilder().with_redaction(**kwargs)
+
+
+def test_add_file_writes_rotating_files(tmp_path: Any) -> None:
+    """add_file(directory, ...) logs JSON lines into that directory; bad options fail at call time."""
+    logger = LoggerBuilder("files").add_file(tmp_path / "logs", max_bytes="1 MB", max_files=3).build()
+    logger.info("to disk", n=1)
+    logger.drain()
+    (path,) = (tmp_path / "logs").glob("*.jsonl")
+    assert '"message":"to disk"' in path.read_text()
+    with pytest.raises(ValueError, match="add_file"):
+        LoggerBuilder().add_file(tmp_path, max_bytes="lots")

@@ -149,3 +149,29 @@ def test_an_invalid_preset_override_fails_like_any_setting() -> None:
     """A bad value given through a preset is a SettingsError naming the variable for that field."""
     with pytest.raises(fapilog.SettingsError, match="FAPILOG_CORE__MAX_QUEUE_SIZE"):
         settings_for_preset("dev", {"core": {"max_queue_size": -1}})
+
+
+def test_presets_redact_what_they_promise() -> None:
+    """production masks credentials; hardened also card numbers and health data; dev masks nothing."""
+    from fapilog import get_logger
+    from fapilog.testing import CaptureExporter
+
+    card = "4111 1111 1111 1111"
+    seen = {}
+    for name in ("dev", "production", "hardened", "minimal"):
+        exporter = CaptureExporter()
+        logger = get_logger(f"redact-{name}", preset=name, sinks=[exporter], reuse=False)
+        logger.info(
+            "signup", password="hunter2", card=card, ssn="123-45-6789", url="https://u:pw@db.local/x", author="ann"
+        )
+        logger.drain()
+        seen[name] = exporter.envelopes()[0]["log"]["data"]
+    assert seen["dev"]["password"] == "hunter2"
+    assert seen["dev"]["url"] == "https://u:pw@db.local/x"
+    assert seen["minimal"]["password"] == "hunter2"  # only URL credentials by default
+    assert seen["minimal"]["url"] == "https://u:***@db.local/x"
+    assert seen["production"]["password"] == "***"
+    assert seen["production"]["card"] == card
+    assert seen["hardened"]["card"] == "***"
+    assert seen["hardened"]["ssn"] == "***"
+    assert all(data["author"] == "ann" for data in seen.values())
