@@ -16,7 +16,7 @@ import enum
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["MAX_DEPTH", "MAX_ITEMS", "coerce_attributes", "coerce_value"]
+__all__ = ["MAX_DEPTH", "MAX_ITEMS", "coerce_attributes", "coerce_value", "needs_coercion", "safe_text"]
 
 MAX_DEPTH = 12
 MAX_ITEMS = 1000
@@ -28,7 +28,7 @@ def coerce_attributes(attributes: Mapping[Any, Any]) -> dict[str, Any]:
     """A new dict of ``attributes`` with string keys and representable values."""
     out: dict[str, Any] = {}
     for key, value in attributes.items():
-        out[key if type(key) is str else _text(key)] = (
+        out[key if type(key) is str else safe_text(key)] = (
             value
             if type(value) in _SCALARS or (type(value) is int and _INT_MIN <= value <= _INT_MAX)
             else coerce_value(value)
@@ -72,17 +72,17 @@ def _coerce(value: Any, depth: int, seen: set[int]) -> Any:
         try:
             return value.isoformat()
         except Exception:  # e.g. a tzinfo whose utcoffset raises
-            return _text(value)
+            return safe_text(value)
     if isinstance(value, enum.Enum):
         return _coerce(value.value, depth + 1, seen)
     if isinstance(value, bytearray | memoryview):
         try:
             return bytes(value)
         except Exception:  # a released memoryview
-            return _text(value)
+            return safe_text(value)
     if isinstance(value, BaseException):
-        return f"{type(value).__name__}: {_text(value)}"
-    return _text(value)
+        return f"{type(value).__name__}: {safe_text(value)}"
+    return safe_text(value)
 
 
 def _subclass(value: Any) -> Any:
@@ -97,7 +97,7 @@ def _subclass(value: Any) -> Any:
             return float.__float__(value)
         return _coerce(int.__int__(value), 0, set())
     except Exception:
-        return _text(value)
+        return safe_text(value)
 
 
 def _container(value: Any, depth: int, seen: set[int], *, mapping: bool) -> Any:
@@ -109,14 +109,14 @@ def _container(value: Any, depth: int, seen: set[int], *, mapping: bool) -> Any:
         items = list(value.items() if mapping else value)
     except Exception:
         seen.discard(ident)
-        return _text(value)
+        return safe_text(value)
     extra = len(items) - MAX_ITEMS
     if extra > 0:
         items = items[:MAX_ITEMS]
     if isinstance(value, set | frozenset):
         items.sort(key=_sort_key)
     if mapping:
-        out: Any = {(k if type(k) is str else _text(k)): _coerce(v, depth + 1, seen) for k, v in items}
+        out: Any = {(k if type(k) is str else safe_text(k)): _coerce(v, depth + 1, seen) for k, v in items}
         if extra > 0:
             out["<truncated>"] = f"{extra} more items"
     else:
@@ -128,10 +128,10 @@ def _container(value: Any, depth: int, seen: set[int], *, mapping: bool) -> Any:
 
 
 def _sort_key(item: Any) -> tuple[str, str]:
-    return (type(item).__name__, _text(item))
+    return (type(item).__name__, safe_text(item))
 
 
-def _text(value: Any) -> str:
+def safe_text(value: Any) -> str:
     """``str(value)``, falling back to ``repr`` and then to a placeholder: never raises."""
     try:
         return str(value)

@@ -22,6 +22,20 @@ def _redaction(*presets: str) -> dict[str, Any]:
 _REDACTORS = ["field_mask", "regex_mask", "url_credentials"]
 
 
+_PRODUCTION: dict[str, Any] = {
+    "format": "json",
+    "redactor_config": _redaction("credentials"),
+    "core": {
+        "redactors": _REDACTORS,
+        "log_level": "INFO",
+        "max_queue_size": 100_000,
+        "max_queue_bytes": 256 * 1024 * 1024,
+        "drop_on_full": False,
+        "backpressure_wait_ms": 250,
+    },
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Preset:
     name: str
@@ -52,35 +66,12 @@ PRESETS: dict[str, Preset] = {
             "Services: INFO, JSON, credentials masked (fields and values), a queue that absorbs bursts of "
             "100,000 records; when it is full a caller waits up to 250 ms for room before the record is dropped "
             "(and counted).",
-            {
-                "format": "json",
-                "redactor_config": _redaction("credentials"),
-                "core": {
-                    "redactors": _REDACTORS,
-                    "log_level": "INFO",
-                    "max_queue_size": 100_000,
-                    "max_queue_bytes": 256 * 1024 * 1024,
-                    "drop_on_full": False,
-                    "backpressure_wait_ms": 250,
-                },
-            },
+            _PRODUCTION,
         ),
         Preset(
             "fastapi",
             "FastAPI services: the production preset with a shorter batch delay.",
-            {
-                "format": "json",
-                "redactor_config": _redaction("credentials"),
-                "core": {
-                    "redactors": _REDACTORS,
-                    "log_level": "INFO",
-                    "max_queue_size": 100_000,
-                    "max_queue_bytes": 256 * 1024 * 1024,
-                    "drop_on_full": False,
-                    "backpressure_wait_ms": 250,
-                    "batch_timeout_seconds": 0.1,
-                },
-            },
+            {**_PRODUCTION, "core": {**_PRODUCTION["core"], "batch_timeout_seconds": 0.1}},
         ),
         Preset(
             "serverless",

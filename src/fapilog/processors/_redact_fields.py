@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
+from fapilog._coerce import safe_text
 from fapilog._otel import LogRecordProcessor, ReadWriteLogRecord
 from fapilog.processors._base import Stage
 from fapilog.processors._redact_keys import KeyRules, Segment, key_segments
@@ -20,7 +21,6 @@ from fapilog.processors._redact_walk import (
     check_names,
     check_text,
     rewrite_record,
-    text_of,
 )
 
 __all__ = ["FieldBlocker", "FieldMask"]
@@ -79,7 +79,7 @@ class _KeyRedactor(Stage):
         for i, (key, item) in enumerate(items):
             if budget.left > 0:
                 budget.left -= 1
-                new = self._entry(key if type(key) is str else text_of(key), item, path, depth, budget)
+                new = self._entry(key if type(key) is str else safe_text(key), item, path, depth, budget)
             else:
                 new = self._overflow
             if out is None and new is not item:

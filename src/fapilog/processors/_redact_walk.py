@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from fapilog._coerce import safe_text
 from fapilog._otel import ReadWriteLogRecord
 
 __all__ = [
@@ -24,7 +25,6 @@ __all__ = [
     "check_text",
     "rewrite_record",
     "scan_capped",
-    "text_of",
 ]
 
 MAX_DEPTH_LIMIT = 256  # far below Python's recursion limit
@@ -77,18 +77,6 @@ class Budget:
         self.left = left
 
 
-def text_of(value: object) -> str:
-    """``str(value)``, else ``repr(value)``, else a placeholder: never raises."""
-    try:
-        return str(value)
-    except Exception:
-        pass
-    try:
-        return repr(value)
-    except Exception:
-        return f"<unprintable {type(value).__name__}>"
-
-
 class StringWalk:
     """Applies ``fn`` to every string in a value: dict keys (``key_fn`` if given) and values, items, decoded
     bytes; one walk per record, as its item ``budget`` is shared by everything the record holds.
@@ -129,7 +117,7 @@ class StringWalk:
             return self._mapping(value, depth) if depth > 0 else self.overflow
         if isinstance(value, _SEQUENCES):
             return self._items(value, depth) if depth > 0 else self.overflow
-        text = text_of(value)
+        text = safe_text(value)
         changed = self.fn(text)
         return value if changed is text else changed
 
