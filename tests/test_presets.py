@@ -28,7 +28,7 @@ def _leaves(values: dict[str, Any], path: tuple[str, ...] = ()) -> Iterator[tupl
 def _get(settings: Settings, path: tuple[str, ...]) -> Any:
     value: Any = settings
     for part in path:
-        value = getattr(value, part)
+        value = value[part] if isinstance(value, dict) else getattr(value, part)
     return value
 
 

@@ -587,7 +587,6 @@ NEEDS: list[tuple[str, str, int]] = [
     ("readme-fastapi-middleware", "fapilog.fastapi", 10),
     ("readme-builder", "LoggerBuilder.add_cloudwatch (the cloudwatch sink)", 7),
     ("readme-builder", "LoggerBuilder.with_circuit_breaker and the rest of the builder API", 12),
-    ("sinks-http-env", "FAPILOG_HTTP__* settings", 6),
 ]
 KNOWN_ISSUES = {4, 5, 6, 7, 8, 10, 12}
 

@@ -185,6 +185,22 @@ class Chain:
             self.export_failures += len(batch)
             self.diagnostics.warn("sink", "export failed", exporter=type(exporter).__name__, records=len(batch))
 
+    def delivery_totals(self) -> dict[str, int]:
+        """Sums of the network exporters' own counters (retried, failed, dropped), which happen after export()
+        has returned and so are not in ``export_failures``."""
+        totals = {"retried": 0, "failed": 0, "dropped": 0}
+        for exporter in self.exporters:
+            stats = getattr(exporter, "stats", None)
+            if stats is None:
+                continue
+            try:
+                current = stats()
+                for key in totals:
+                    totals[key] += int(getattr(current, key, 0))
+            except Exception as exc:
+                self.diagnostics.warn("sink", "stats failed", exporter=_name(exporter), error=exc)
+        return totals
+
     async def flush(self, timeout_millis: int = 30_000) -> None:
         """Flush the stages, export what that released (final summaries), then flush the exporters."""
         stages = self.stages

@@ -43,6 +43,7 @@ class PipelineStats:
     high_water_mark: int = 0
     exported: int = 0
     export_failures: int = 0
+    retried: int = 0
     export_latency_seconds: float = 0.0
     backpressure_waits: int = 0
     spilled: int = 0

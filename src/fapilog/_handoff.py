@@ -517,6 +517,7 @@ class NonBlockingProcessor(LogRecordProcessor):
         return await loop.run_in_executor(None, lambda: self.stop(timeout, close=close))
 
     def _drain_result(self, latency: float, *, timed_out: bool) -> DrainResult:
+        delivery = self._delivery_totals()  # outside the lock: it asks the exporters
         with self._lock:
             if timed_out:  # whatever is still queued or in flight is not delivered: count it
                 self._dropped["shutdown_timeout"] += self._count
@@ -526,12 +527,12 @@ class NonBlockingProcessor(LogRecordProcessor):
                 self._count = 0
                 self._bytes = 0
             dropped = sum(self._dropped.values())
-            failures = getattr(self._handler, "export_failures", 0)
+            failures = getattr(self._handler, "export_failures", 0) + delivery["failed"] + delivery["dropped"]
             return DrainResult(
                 submitted=self._accepted + dropped + self._spilled,
                 processed=self._processed,
                 dropped=dropped,
-                retried=0,
+                retried=delivery["retried"],
                 queue_depth_high_watermark=self._hwm,
                 flush_latency_seconds=latency,
                 backpressure_retries=self._waits,
@@ -540,8 +541,13 @@ class NonBlockingProcessor(LogRecordProcessor):
                 spilled=self._spilled,
             )
 
+    def _delivery_totals(self) -> dict[str, int]:
+        totals = getattr(self._handler, "delivery_totals", None)
+        return totals() if totals is not None else {"retried": 0, "failed": 0, "dropped": 0}
+
     def stats(self) -> PipelineStats:
         """A snapshot of the self-metrics."""
+        delivery = self._delivery_totals()
         with self._lock:
             dropped = dict(self._dropped)
             return PipelineStats(
@@ -553,7 +559,8 @@ class NonBlockingProcessor(LogRecordProcessor):
                 queue_bytes=self._bytes,
                 high_water_mark=self._hwm,
                 exported=getattr(self._handler, "exported", 0),
-                export_failures=getattr(self._handler, "export_failures", 0),
+                export_failures=getattr(self._handler, "export_failures", 0) + delivery["failed"] + delivery["dropped"],
+                retried=delivery["retried"],
                 export_latency_seconds=getattr(self._handler, "export_latency", 0.0),
                 backpressure_waits=self._waits,
                 spilled=self._spilled,

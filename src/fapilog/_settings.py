@@ -28,6 +28,8 @@ from fapilog._levels import level_for
 from fapilog._stage_settings import FilterConfig, RedactorConfig
 from fapilog._units import parse_size
 from fapilog.exporters.file import FileSettings
+from fapilog.exporters.http import HttpSettings, WebhookSettings
+from fapilog.exporters.loki import LokiSettings
 
 __all__ = ["CoreSettings", "Settings", "SettingsError"]
 
@@ -188,6 +190,9 @@ class Settings(BaseSettings):
         description='Exporters, by name ("stdout_json") or as {"type": name, ...options}; empty = console.',
     )
     file: FileSettings = FileSettings()
+    http: HttpSettings = HttpSettings()
+    webhook: WebhookSettings = WebhookSettings()
+    loki: LokiSettings = LokiSettings()
     filter_config: FilterConfig = FilterConfig()
     redactor_config: RedactorConfig = RedactorConfig()
     sink_routing: SinkRoutingSettings = SinkRoutingSettings()

@@ -34,6 +34,10 @@ _BUILTIN: dict[str, Callable[[Settings, dict[str, Any]], Any]] = {
     "stdout_json": lambda s, o: _load("fapilog.exporters.stdout", "StdoutJsonExporter")(**o),
     "stdout_pretty": lambda s, o: _load("fapilog.exporters.stdout", "StdoutPrettyExporter")(**o),
     "rotating_file": lambda s, o: _load("fapilog.exporters.file", "rotating_file_exporter")(s.file, **o),
+    "http": lambda s, o: _load("fapilog.exporters.http", "http_exporter")(getattr(s, "http", None), **o),
+    "webhook": lambda s, o: _load("fapilog.exporters.http", "webhook_exporter")(getattr(s, "webhook", None), **o),
+    "loki": lambda s, o: _load("fapilog.exporters.loki", "loki_exporter")(getattr(s, "loki", None), **o),
+    "otlp": lambda s, o: _load("fapilog.exporters.otlp", "otlp_exporter")(getattr(s, "otlp", None), **o),
 }
 
 
