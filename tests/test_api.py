@@ -214,3 +214,16 @@ def test_auto_detect_false_ignores_the_detected_environment(monkeypatch: pytest.
     detected = get_logger("detected")
     assert plain._pipeline.settings.core.max_queue_size == 10_000
     assert detected._pipeline.settings.core.max_queue_size == 1_000
+
+
+def test_otel_global_provider_follows_later_configure_calls() -> None:
+    """After configure(set_otel_provider=True), OTel API loggers emit through whichever pipeline configure set last."""
+    first, second = CaptureExporter(), CaptureExporter()
+    configure(sinks=[first], set_otel_provider=True)
+    otel_logger = otel_logs.get_logger_provider().get_logger("lib")
+    otel_logger.emit(severity_number=SeverityNumber.INFO, severity_text="INFO", body="one")
+    pipeline = configure(sinks=[second], set_otel_provider=True)
+    otel_logger.emit(severity_number=SeverityNumber.INFO, severity_text="INFO", body="two")
+    pipeline.flush()
+    assert first.messages() == ["one"]
+    assert second.messages() == ["two"]

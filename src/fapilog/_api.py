@@ -13,6 +13,7 @@ from opentelemetry import _logs as otel_logs
 from fapilog import _shutdown  # noqa: F401 - registers the drain at exit
 from fapilog._environment import detect_environment, environment_overrides
 from fapilog._facade import AsyncLoggerFacade, SyncLoggerFacade
+from fapilog._global import DelegatingLoggerProvider
 from fapilog._pipeline import Pipeline
 from fapilog._presets import settings_for_preset
 from fapilog._settings import Settings
@@ -250,8 +251,22 @@ def configure(
                         facade._attach(pipeline)
                 old.drain(close=True)
     if set_otel_provider:
-        otel_logs.set_logger_provider(pipeline.provider)
+        _install_otel_provider()
     return pipeline
+
+
+_otel_provider: DelegatingLoggerProvider | None = None
+
+
+def _install_otel_provider() -> None:
+    """Make OpenTelemetry's global logger provider emit through the process-wide pipeline (set once; it
+    follows later ``configure()`` calls)."""
+    global _otel_provider
+    with _lock:
+        if _otel_provider is None:
+            _otel_provider = DelegatingLoggerProvider(lambda: _default_pipeline().provider)
+        if otel_logs.get_logger_provider() is not _otel_provider:
+            otel_logs.set_logger_provider(_otel_provider)
 
 
 def reset() -> None:

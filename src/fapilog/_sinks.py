@@ -37,7 +37,13 @@ _BUILTIN: dict[str, Callable[[Settings, dict[str, Any]], Any]] = {
     "http": lambda s, o: _load("fapilog.exporters.http", "http_exporter")(getattr(s, "http", None), **o),
     "webhook": lambda s, o: _load("fapilog.exporters.http", "webhook_exporter")(getattr(s, "webhook", None), **o),
     "loki": lambda s, o: _load("fapilog.exporters.loki", "loki_exporter")(getattr(s, "loki", None), **o),
+    "cloudwatch": lambda s, o: _load("fapilog.exporters.cloudwatch", "cloudwatch_exporter")(
+        getattr(s, "cloudwatch", None), **o
+    ),
     "otlp": lambda s, o: _load("fapilog.exporters.otlp", "otlp_exporter")(getattr(s, "otlp", None), **o),
+    "postgres": lambda s, o: _load("fapilog.exporters.postgres", "postgres_exporter")(
+        getattr(s, "postgres", None), **o
+    ),
 }
 
 
