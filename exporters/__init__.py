@@ -6,11 +6,13 @@ Network exporters import their client libraries (httpx, cramjam) only when they 
 from fapilog.exporters.file import RotatingFileExporter
 from fapilog.exporters.http import HttpExporter, WebhookExporter
 from fapilog.exporters.loki import LokiExporter
+from fapilog.exporters.postgres import PostgresExporter
 from fapilog.exporters.stdout import StdoutJsonExporter, StdoutPrettyExporter
 
 __all__ = [
     "HttpExporter",
     "LokiExporter",
+    "PostgresExporter",
     "RotatingFileExporter",
     "StdoutJsonExporter",
     "StdoutPrettyExporter",

@@ -53,15 +53,3 @@ def test_editable_install_resolves_the_mapped_packages() -> None:
 
     assert Path(fapilog.exporters.stdout.__file__).resolve() == ROOT / "exporters" / "stdout.py"
     assert Path(fapilog.instrumentation.__file__).resolve() == ROOT / "instrumentation" / "__init__.py"
-
-
-def test_demo_command_runs() -> None:
-    """`fapilog demo` (README's main job) prints pretty lines, JSON lines and a drain summary."""
-    result = subprocess.run(
-        [sys.executable, "-m", "fapilog", "demo"], capture_output=True, text=True, timeout=60, check=False
-    )
-    assert result.returncode == 0, result.stderr
-    out = result.stdout
-    assert "| INFO     | request handled request_id=req-7f3a" in out
-    assert '"message":"request handled"' in out
-    assert "demo.json: submitted=5 processed=5 dropped=0" in out

@@ -582,7 +582,6 @@ SNIPPETS: dict[str, Snippet] = {
 
 # The parts not built yet: (snippet, part, issue that delivers it). An issue deletes its own lines.
 NEEDS: list[tuple[str, str, int]] = [
-    ("readme-routing", "the postgres sink", 8),
     ("readme-builder", "LoggerBuilder.add_cloudwatch (the cloudwatch sink)", 7),
     ("readme-builder", "LoggerBuilder.with_circuit_breaker and the rest of the builder API", 12),
 ]

@@ -28,7 +28,7 @@ import orjson
 from fapilog._levels import level_for
 from fapilog._otel import ReadableLogRecord, ReadWriteLogRecord, Resource
 
-__all__ = ["CONTEXT_KEYS", "envelope", "envelope_lines", "iso_utc", "pretty_line"]
+__all__ = ["CONTEXT_KEYS", "envelope", "envelope_lines", "iso_utc", "pretty_line", "pretty_text"]
 
 AnyRecord = ReadWriteLogRecord | ReadableLogRecord
 
@@ -266,18 +266,29 @@ def _value(value: Any) -> str:
 def pretty_line(record: AnyRecord, *, colors: bool) -> str:
     """``YYYY-MM-DD HH:MM:SS | LEVEL | message k=v ...`` (local time), plus an indented traceback."""
     lr = record.log_record
-    level = lr.severity_text or "INFO"
-    body = lr.body if isinstance(lr.body, str) else dumps(lr.body).decode()
-    attrs = lr.attributes or {}
-    pairs = " ".join(f"{_escape(str(k))}={_value(v)}" for k, v in attrs.items() if not str(k).startswith("exception."))
+    attrs = dict(lr.attributes or {})
     if lr.trace_id:
-        pairs = f"{pairs} trace_id={lr.trace_id:032x} span_id={lr.span_id:016x}".lstrip()
-    stamp = _local_time(lr.timestamp or lr.observed_timestamp or time.time_ns())
+        attrs["trace_id"] = f"{lr.trace_id:032x}"
+        attrs["span_id"] = f"{lr.span_id:016x}"
+    return pretty_text(
+        lr.timestamp or lr.observed_timestamp or time.time_ns(),
+        lr.severity_text or "INFO",
+        lr.body,
+        attrs,
+        colors=colors,
+    )
+
+
+def pretty_text(ns: int, level: str, body: Any, attrs: Mapping[str, Any], *, colors: bool) -> str:
+    """The pretty line of a record given by its parts (``exception.stacktrace`` goes under it, indented)."""
+    text = body if isinstance(body, str) else dumps(body).decode()
+    pairs = " ".join(f"{_escape(str(k))}={_value(v)}" for k, v in attrs.items() if not str(k).startswith("exception."))
+    stamp = _local_time(ns)
     shown = f"{level:<8}"
     if colors:
         shown = f"{_COLORS.get(level, '')}{shown}{_RESET}"
         stamp = f"{_DIM}{stamp}{_RESET}"
-    line = f"{stamp} | {shown} | {_escape(body)}"
+    line = f"{stamp} | {shown} | {_escape(text)}"
     if pairs:
         line = f"{line} {pairs}"
     stack = attrs.get("exception.stacktrace")

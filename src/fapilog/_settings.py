@@ -30,6 +30,7 @@ from fapilog._units import parse_size
 from fapilog.exporters.file import FileSettings
 from fapilog.exporters.http import HttpSettings, WebhookSettings
 from fapilog.exporters.loki import LokiSettings
+from fapilog.exporters.postgres import PostgresSettings
 
 __all__ = ["CoreSettings", "Settings", "SettingsError"]
 
@@ -193,6 +194,7 @@ class Settings(BaseSettings):
     http: HttpSettings = HttpSettings()
     webhook: WebhookSettings = WebhookSettings()
     loki: LokiSettings = LokiSettings()
+    postgres: PostgresSettings = PostgresSettings()
     filter_config: FilterConfig = FilterConfig()
     redactor_config: RedactorConfig = RedactorConfig()
     sink_routing: SinkRoutingSettings = SinkRoutingSettings()
