@@ -28,6 +28,7 @@ __all__ = ["FieldBlocker", "FieldMask"]
 _REMOVE: Any = object()  # a replacement meaning: drop the key
 _SEQUENCES = (list, tuple, set, frozenset)
 _LEAVES = (str, int, float, bool, bytes, type(None))
+_FLAT = frozenset(_LEAVES)
 
 
 class _KeyRedactor(Stage):
@@ -58,9 +59,26 @@ class _KeyRedactor(Stage):
         self._track_paths = rules.has_paths or allowed.has_paths
 
     def process(self, record: ReadWriteLogRecord) -> bool:
-        if self._rules:
+        if self._rules and not self._nothing_to_do(record):
             budget = Budget(self._max_keys)
             rewrite_record(record, lambda value: self._walk(value, (), self._max_depth, budget), body=True)
+        return True
+
+    def _nothing_to_do(self, record: ReadWriteLogRecord) -> bool:
+        """The common record, decided cheaply: flat attributes of plain values, no bound context, a plain body,
+        no path rules, and no key that matches (key decisions are cached)."""
+        lr = record.log_record
+        attributes = lr.attributes
+        if self._track_paths or type(attributes) is not dict or getattr(record, "context", None):
+            return False
+        if isinstance(lr.body, Mapping | list | tuple):
+            return False
+        rules, allowed = self._rules, self._allowed
+        for key, value in attributes.items():
+            if type(key) is not str or type(value) not in _FLAT:
+                return False
+            if rules.name_matches(key) and not (allowed and allowed.name_matches(key)):
+                return False
         return True
 
     def _walk(self, value: Any, path: tuple[Segment, ...], depth: int, budget: Budget) -> Any:

@@ -248,9 +248,30 @@ class RegexMask(Stage):
         return _Rule(pattern, None, _group_masker(_secret_groups(pattern), self.mask), min_length(pattern))
 
     def process(self, record: ReadWriteLogRecord) -> bool:
-        if self._rules:
+        if self._rules and not self._nothing_to_do(record):
             walk = StringWalk(self.scan, budget=self._max_keys, overflow=self.mask, key_fn=self._scan_key)
             rewrite_record(record, lambda value: walk.value(value, self._max_depth), body=True)
+        return True
+
+    def _nothing_to_do(self, record: ReadWriteLogRecord) -> bool:
+        """The common record, decided cheaply: flat attributes of plain values, no bound context, and no string
+        (key, value or body) that any pattern changes."""
+        lr = record.log_record
+        attributes = lr.attributes
+        if type(attributes) is not dict or getattr(record, "context", None):
+            return False
+        body = lr.body
+        if body is not None and (type(body) is not str or self.scan(body) is not body):
+            return False
+        for key, value in attributes.items():
+            kind = type(value)
+            if kind is str:
+                if self.scan(value) is not value:
+                    return False
+            elif kind not in _SCALARS:
+                return False
+            if type(key) is not str or self._scan_key(key) is not key:
+                return False
         return True
 
     def scan(self, text: str) -> str:
@@ -275,6 +296,9 @@ class RegexMask(Stage):
                 if count:
                     out = masked
         return text if out == text else out
+
+
+_SCALARS = frozenset({int, float, bool, type(None)})
 
 
 def _pattern_specs(patterns: object) -> list[str | re.Pattern[str]]:
