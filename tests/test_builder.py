@@ -155,3 +155,27 @@ def test_add_file_writes_rotating_files(tmp_path: Any) -> None:
     assert '"message":"to disk"' in path.read_text()
     with pytest.raises(ValueError, match="add_file"):
         LoggerBuilder().add_file(tmp_path, max_bytes="lots")
+
+
+def test_network_sinks_are_checked_at_call_time_and_configured_from_the_builder() -> None:
+    """add_loki/add_cloudwatch/add_http/add_webhook/add_postgres check options at once; with_circuit_breaker
+    sets the breakers of the network sections."""
+    builder = (
+        LoggerBuilder()
+        .add_loki("http://127.0.0.1:9", labels={"service": "shop"})
+        .add_cloudwatch("/shop/prod", region="eu-west-1")
+        .add_http("http://127.0.0.1:9/ingest", batch_format="ndjson")
+        .add_webhook("http://127.0.0.1:9/hook", secret="k")
+        .add_postgres("postgresql://u@127.0.0.1:9/db")
+        .with_circuit_breaker(enabled=False, threshold=3)
+    )
+    settings = builder.to_settings()
+    types = [spec["type"] for spec in settings.sinks if isinstance(spec, dict)]
+    assert types == ["loki", "cloudwatch", "http", "webhook", "postgres"]
+    assert (settings.loki.circuit_breaker_enabled, settings.cloudwatch.circuit_breaker_threshold) == (False, 3)
+    with pytest.raises(ValueError, match="add_http"):
+        LoggerBuilder().add_http("http://x", batch_format="xml")
+    with pytest.raises(ValueError, match="add_loki"):
+        LoggerBuilder().add_loki("http://x", batch_size=0)
+    with pytest.raises(ValueError, match="with_circuit_breaker"):
+        LoggerBuilder().with_circuit_breaker(threshold=0)

@@ -581,10 +581,7 @@ SNIPPETS: dict[str, Snippet] = {
 }
 
 # The parts not built yet: (snippet, part, issue that delivers it). An issue deletes its own lines.
-NEEDS: list[tuple[str, str, int]] = [
-    ("readme-builder", "LoggerBuilder.add_cloudwatch (the cloudwatch sink)", 7),
-    ("readme-builder", "LoggerBuilder.with_circuit_breaker and the rest of the builder API", 12),
-]
+NEEDS: list[tuple[str, str, int]] = []
 KNOWN_ISSUES = {4, 5, 6, 7, 8, 10, 12}
 
 

@@ -84,6 +84,58 @@ class _Builder:
         self._sinks.append({"type": "rotating_file", **spec})
         return self
 
+    def add_cloudwatch(
+        self, log_group_name: str = "/fapilog/default", *, region: str | None = None, **options: Any
+    ) -> Self:
+        """Send to AWS CloudWatch Logs: any ``CloudWatchSettings`` field as an option (``log_stream_name``,
+        ``batch_size``, ``endpoint_url``, ``max_retries``...); credentials come from the standard boto3 chain."""
+        return self._add_network(
+            "cloudwatch", "CloudWatchSettings", log_group_name=log_group_name, region=region, **options
+        )
+
+    def add_loki(self, url: str = "http://localhost:3100", **options: Any) -> Self:
+        """Send to Grafana Loki: any ``LokiSettings`` field as an option (``labels``, ``tenant_id``...)."""
+        return self._add_network("loki", "LokiSettings", url=url, **options)
+
+    def add_http(self, endpoint: str, **options: Any) -> Self:
+        """POST batches to an HTTP endpoint: any ``HttpSettings`` field as an option (``batch_format``...)."""
+        return self._add_network("http", "HttpSettings", endpoint=endpoint, **options)
+
+    def add_webhook(self, endpoint: str, *, secret: str | None = None, **options: Any) -> Self:
+        """POST signed batches to a webhook: any ``WebhookSettings`` field as an option."""
+        return self._add_network("webhook", "WebhookSettings", endpoint=endpoint, secret=secret, **options)
+
+    def add_postgres(self, dsn: str | None = None, **options: Any) -> Self:
+        """Insert into PostgreSQL: any ``PostgresSettings`` field as an option (``table_name``, ``host``...)."""
+        return self._add_network("postgres", "PostgresSettings", dsn=dsn, **options)
+
+    def with_circuit_breaker(self, enabled: bool = True, *, threshold: int | None = None) -> Self:
+        """Circuit breakers of the network exporters (Loki, CloudWatch, PostgreSQL): on or off, and how many
+        consecutive failures open one."""
+        if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, int) or threshold < 1):
+            raise ValueError(f"with_circuit_breaker: threshold must be a positive int, got {threshold!r}")
+        for section in ("loki", "cloudwatch", "postgres"):
+            values = self._values.setdefault(section, {})
+            values["circuit_breaker_enabled"] = bool(enabled)
+            if threshold is not None:
+                values["circuit_breaker_threshold"] = threshold
+        return self
+
+    def _add_network(self, kind: str, model: str, **options: Any) -> Self:
+        """Check ``options`` against the exporter's settings model now, then add the sink spec."""
+        import importlib
+
+        from pydantic import ValidationError
+
+        spec = {k: v for k, v in options.items() if v is not None}
+        module = importlib.import_module(f"fapilog.exporters.{'http' if kind == 'webhook' else kind}")
+        try:
+            getattr(module, model)(**spec)
+        except ValidationError as exc:
+            raise ValueError(f"add_{kind}: {exc}") from None
+        self._sinks.append({"type": kind, **spec})
+        return self
+
     def add_sink(self, sink: Any) -> Self:
         """Add any exporter, seed-contract sink object, sink name, or ``{"type": ...}`` dict."""
         if not (isinstance(sink, str | dict) or hasattr(sink, "export") or hasattr(sink, "write")):

@@ -27,6 +27,7 @@ from pydantic_settings import SettingsError as _SourceError
 from fapilog._levels import level_for
 from fapilog._stage_settings import FilterConfig, RedactorConfig
 from fapilog._units import parse_size
+from fapilog.exporters.cloudwatch import CloudWatchSettings
 from fapilog.exporters.file import FileSettings
 from fapilog.exporters.http import HttpSettings, WebhookSettings
 from fapilog.exporters.loki import LokiSettings
@@ -195,6 +196,7 @@ class Settings(BaseSettings):
     webhook: WebhookSettings = WebhookSettings()
     loki: LokiSettings = LokiSettings()
     postgres: PostgresSettings = PostgresSettings()
+    cloudwatch: CloudWatchSettings = CloudWatchSettings()
     filter_config: FilterConfig = FilterConfig()
     redactor_config: RedactorConfig = RedactorConfig()
     sink_routing: SinkRoutingSettings = SinkRoutingSettings()
