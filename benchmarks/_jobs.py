@@ -84,6 +84,8 @@ SCENARIOS = (
 def _steady(scenario: str, n: int) -> list[Job]:
     jobs = [Job(scenario, "ours", "", "fapilog (ours), production preset", n)]
     if scenario == "sync":
+        # Like fapilog 0.18.1 and the OTel SDK below: the defaults, with the queue sized to hold the run.
+        jobs.append(Job(scenario, "ours", "defaults", "fapilog (ours), default settings, queue sized to N", n))
         jobs.append(Job(scenario, "ours", "span", "fapilog (ours), in a span + bound context", n, "span"))
     jobs.append(Job(scenario, "fapilog018", "", "fapilog 0.18.1, default pipeline", n))
     jobs.append(Job(scenario, "otel", "", "OTel SDK Logger.emit + BLRP", n))

@@ -24,7 +24,10 @@ def _median_ratio(rows: Sequence[Row], name: str, ours_key: str, peer_key: str, 
 
 
 def _rate_ratio(rows: Sequence[Row], name: str, peer_key: str, need: float) -> Verdict:
-    ours, peer = find(rows, "sync-ours-default"), find(rows, peer_key)
+    # Like for like: our defaults (queue sized to N) against the peers' setups (fapilog 0.18.1's default
+    # pipeline with its queue sized to N; structlog with no redaction). The production preset row, which
+    # also masks credentials, is in the table beside it.
+    ours, peer = find(rows, "sync-ours-defaults"), find(rows, peer_key)
     if ours is None or peer is None:
         return _verdict(name, None, "not measured")
     ratio = ours["rate_per_s"] / peer["rate_per_s"]

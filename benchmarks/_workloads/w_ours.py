@@ -77,6 +77,8 @@ def _sinks(args: c.Args, stream: TextIO) -> list[Any]:
 def _config(args: c.Args) -> dict[str, Any]:
     if args.scenario == "stalled":
         return {"settings": Settings(core=STALLED_SETTINGS)}
+    if args.variant == "defaults":  # the defaults, the queue sized to hold the whole run
+        return {"settings": Settings(core={"max_queue_size": args.n, "max_queue_bytes": "1 GiB"})}
     return {"preset": "production"}
 
 

@@ -34,7 +34,16 @@ _FLAT = frozenset(_LEAVES)
 class _KeyRedactor(Stage):
     """Walks a record's values and replaces each value whose key matches ``rules`` (unless ``allowed``)."""
 
-    __slots__ = ("_allowed", "_max_depth", "_max_keys", "_overflow", "_replacement", "_rules", "_track_paths")
+    __slots__ = (
+        "_allowed",
+        "_hits",
+        "_max_depth",
+        "_max_keys",
+        "_overflow",
+        "_replacement",
+        "_rules",
+        "_track_paths",
+    )
 
     fail_closed: ClassVar[bool] = True
 
@@ -57,6 +66,7 @@ class _KeyRedactor(Stage):
         self._max_depth = check_count("max_depth", max_depth, maximum=MAX_DEPTH_LIMIT)
         self._max_keys = check_count("max_keys_scanned", max_keys_scanned)
         self._track_paths = rules.has_paths or allowed.has_paths
+        self._hits: dict[str, bool] = {}  # flat keys -> whether they are masked (keys repeat across records)
 
     def process(self, record: ReadWriteLogRecord) -> bool:
         if self._rules and not self._nothing_to_do(record):
@@ -71,13 +81,20 @@ class _KeyRedactor(Stage):
         attributes = lr.attributes
         if self._track_paths or type(attributes) is not dict or getattr(record, "context", None):
             return False
-        if isinstance(lr.body, Mapping | list | tuple):
+        body = lr.body
+        if body is not None and type(body) not in _FLAT:
             return False
-        rules, allowed = self._rules, self._allowed
+        hits = self._hits
         for key, value in attributes.items():
             if type(key) is not str or type(value) not in _FLAT:
                 return False
-            if rules.name_matches(key) and not (allowed and allowed.name_matches(key)):
+            hit = hits.get(key)
+            if hit is None:
+                hit = self._rules.name_matches(key) and not (self._allowed and self._allowed.name_matches(key))
+                if len(hits) >= 4096:
+                    hits.clear()
+                hits[key] = hit
+            if hit:
                 return False
         return True
 

@@ -200,6 +200,7 @@ class RegexMask(Stage):
         "_max_depth",
         "_max_keys",
         "_rules",
+        "_values",
         "mask",
         "max_string_length",
         "patterns",
@@ -235,6 +236,7 @@ class RegexMask(Stage):
         self._rules = tuple(self._rule(spec) for spec in specs)
         self._compiled = tuple(rule.pattern for rule in self._rules)
         self._keys: dict[str, str] = {}  # keys repeat from record to record: their scans are kept
+        self._values: dict[str, str] = {}  # and so do many short values
 
     def _rule(self, spec: str | re.Pattern[str]) -> _Rule:
         if isinstance(spec, str) and spec in BUILTIN_PATTERNS:
@@ -260,23 +262,35 @@ class RegexMask(Stage):
         attributes = lr.attributes
         if type(attributes) is not dict or getattr(record, "context", None):
             return False
+        values, keys = self._values, self._keys
         body = lr.body
-        if body is not None and (type(body) is not str or self.scan(body) is not body):
-            return False
+        if body is not None and (type(body) is not str or values.get(body, None) is not body):
+            if type(body) is not str or self.scan(body) is not body:
+                return False
         for key, value in attributes.items():
             kind = type(value)
             if kind is str:
-                if self.scan(value) is not value:
+                if values.get(value) is not value and self.scan(value) is not value:
                     return False
             elif kind not in _SCALARS:
                 return False
-            if type(key) is not str or self._scan_key(key) is not key:
+            if type(key) is not str or (keys.get(key) is not key and self._scan_key(key) is not key):
                 return False
         return True
 
     def scan(self, text: str) -> str:
-        """``text`` with every match masked (``text`` itself when nothing matched)."""
-        return scan_capped(text, self.max_string_length, self._mask_all, self._compiled)
+        """``text`` with every match masked (``text`` itself when nothing matched). Short texts repeat from
+        record to record (messages, paths): their results are kept in a bounded cache."""
+        if len(text) > _VALUE_CACHE_LENGTH:
+            return scan_capped(text, self.max_string_length, self._mask_all, self._compiled)
+        cache = self._values
+        known = cache.get(text)
+        if known is None:
+            known = scan_capped(text, self.max_string_length, self._mask_all, self._compiled)
+            if len(cache) >= _VALUE_CACHE_SIZE:
+                cache.clear()
+            cache[text] = known if known != text else text
+        return known if known != text else text
 
     def _scan_key(self, key: str) -> str:
         known = self._keys.get(key)
@@ -299,6 +313,8 @@ class RegexMask(Stage):
 
 
 _SCALARS = frozenset({int, float, bool, type(None)})
+_VALUE_CACHE_LENGTH = 256
+_VALUE_CACHE_SIZE = 4096
 
 
 def _pattern_specs(patterns: object) -> list[str | re.Pattern[str]]:

@@ -159,7 +159,7 @@ def _plain(values: object) -> bool:
     """Whether ``values`` (a mapping or None) holds only scalars and strings without ``=`` or ``@``."""
     if not values:
         return True
-    if not isinstance(values, dict | MappingProxyType):
+    if type(values) is not dict and type(values) is not MappingProxyType:
         return False
     for value in values.values():
         if type(value) is str:
