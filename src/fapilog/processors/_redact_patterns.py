@@ -264,9 +264,10 @@ class RegexMask(Stage):
             return False
         values, keys = self._values, self._keys
         body = lr.body
-        if body is not None and (type(body) is not str or values.get(body, None) is not body):
-            if type(body) is not str or self.scan(body) is not body:
-                return False
+        if body is not None and (
+            type(body) is not str or (values.get(body) is not body and self.scan(body) is not body)
+        ):
+            return False
         for key, value in attributes.items():
             kind = type(value)
             if kind is str:
