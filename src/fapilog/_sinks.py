@@ -34,15 +34,15 @@ _BUILTIN: dict[str, Callable[[Settings, dict[str, Any]], Any]] = {
     "stdout_json": lambda s, o: _load("fapilog.exporters.stdout", "StdoutJsonExporter")(**o),
     "stdout_pretty": lambda s, o: _load("fapilog.exporters.stdout", "StdoutPrettyExporter")(**o),
     "rotating_file": lambda s, o: _load("fapilog.exporters.file", "rotating_file_exporter")(s.file, **o),
-    "http": lambda s, o: _load("fapilog.exporters.http", "http_exporter")(getattr(s, "http", None), **o),
-    "webhook": lambda s, o: _load("fapilog.exporters.http", "webhook_exporter")(getattr(s, "webhook", None), **o),
-    "loki": lambda s, o: _load("fapilog.exporters.loki", "loki_exporter")(getattr(s, "loki", None), **o),
+    "http": lambda s, o: _load("fapilog.exporters.http", "http_exporter")(s.http, **o),
+    "webhook": lambda s, o: _load("fapilog.exporters.http", "webhook_exporter")(s.webhook, **o),
+    "loki": lambda s, o: _load("fapilog.exporters.loki", "loki_exporter")(s.loki, **o),
     "cloudwatch": lambda s, o: _load("fapilog.exporters.cloudwatch", "cloudwatch_exporter")(
-        getattr(s, "cloudwatch", None), **o
+        s.cloudwatch, **o
     ),
-    "otlp": lambda s, o: _load("fapilog.exporters.otlp", "otlp_exporter")(getattr(s, "otlp", None), **o),
+    "otlp": lambda s, o: _load("fapilog.exporters.otlp", "otlp_exporter")(None, **o),  # OTEL_EXPORTER_OTLP_* configure it
     "postgres": lambda s, o: _load("fapilog.exporters.postgres", "postgres_exporter")(
-        getattr(s, "postgres", None), **o
+        s.postgres, **o
     ),
 }
 
