@@ -37,13 +37,11 @@ _BUILTIN: dict[str, Callable[[Settings, dict[str, Any]], Any]] = {
     "http": lambda s, o: _load("fapilog.exporters.http", "http_exporter")(s.http, **o),
     "webhook": lambda s, o: _load("fapilog.exporters.http", "webhook_exporter")(s.webhook, **o),
     "loki": lambda s, o: _load("fapilog.exporters.loki", "loki_exporter")(s.loki, **o),
-    "cloudwatch": lambda s, o: _load("fapilog.exporters.cloudwatch", "cloudwatch_exporter")(
-        s.cloudwatch, **o
-    ),
-    "otlp": lambda s, o: _load("fapilog.exporters.otlp", "otlp_exporter")(None, **o),  # OTEL_EXPORTER_OTLP_* configure it
-    "postgres": lambda s, o: _load("fapilog.exporters.postgres", "postgres_exporter")(
-        s.postgres, **o
-    ),
+    "cloudwatch": lambda s, o: _load("fapilog.exporters.cloudwatch", "cloudwatch_exporter")(s.cloudwatch, **o),
+    "otlp": lambda s, o: _load("fapilog.exporters.otlp", "otlp_exporter")(
+        None, **o
+    ),  # OTEL_EXPORTER_OTLP_* configure it
+    "postgres": lambda s, o: _load("fapilog.exporters.postgres", "postgres_exporter")(s.postgres, **o),
 }
 
 
