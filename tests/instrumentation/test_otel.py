@@ -13,7 +13,7 @@ import textwrap
 from collections.abc import Iterator, Sequence
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
 from opentelemetry import _logs as otel_logs
@@ -34,6 +34,7 @@ from fapilog.instrumentation.otel import (
     configure_from_environment,
     logs_exporters_from_environment,
 )
+from tests.exporters.test_otlp import http_receiver  # noqa: F401 - the receiver fixture
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -231,3 +232,58 @@ def test_opentelemetry_instrument_runs_a_logging_only_app(tmp_path: Path) -> Non
     assert "hunter2" not in json.dumps(placed)
     assert "trace_id" not in by_message["after the span"]["context"]
     assert "order A-1 placed" in result.stderr  # the app's own basicConfig handler still works
+
+
+@pytest.mark.skipif(
+    not _fapilog_distro_installed() or _INSTRUMENT is None,
+    reason="the 'fapilog' opentelemetry_distro entry point is not installed",
+)
+def test_opentelemetry_instrument_sends_a_logging_only_app_to_an_otlp_collector(
+    tmp_path: Path, http_receiver: tuple[str, Any]
+) -> None:
+    """With OTEL_LOGS_EXPORTER=fapilog_otlp the same app's records reach a collector: redacted, trace-correlated."""
+    endpoint, received = http_receiver
+    app = tmp_path / "app.py"
+    app.write_text(
+        textwrap.dedent(
+            """
+            import logging
+            from opentelemetry import trace
+
+            log = logging.getLogger("shop.orders")
+            with trace.get_tracer("app").start_as_current_span("checkout") as span:
+                log.warning("payment retried", extra={"callback": "https://bob:hunter2@hooks.example.com"})
+                with open("trace_id.txt", "w") as out:
+                    out.write(format(span.get_span_context().trace_id, "032x"))
+            """
+        )
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FAPILOG_", "OTEL_"))}
+    env.update(
+        OTEL_PYTHON_DISTRO="fapilog",
+        OTEL_PYTHON_CONFIGURATOR="fapilog",
+        OTEL_LOGS_EXPORTER="fapilog_otlp",
+        OTEL_EXPORTER_OTLP_LOGS_PROTOCOL="http/protobuf",
+        OTEL_EXPORTER_OTLP_LOGS_ENDPOINT=f"{endpoint}/v1/logs",
+        OTEL_SERVICE_NAME="shop",
+        OTEL_TRACES_EXPORTER="none",
+        OTEL_METRICS_EXPORTER="none",
+    )
+    result = subprocess.run(
+        [str(_INSTRUMENT), sys.executable, str(app)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    trace_id = (tmp_path / "trace_id.txt").read_text()
+    ours = [(resource, scope, record) for resource, scope, record in received.records() if scope == "shop.orders"]
+    ((resource, _scope, record),) = ours
+    assert resource["service.name"] == "shop"
+    assert record.body.string_value == "payment retried"
+    assert record.trace_id.hex() == trace_id
+    attributes = {kv.key: kv.value.string_value for kv in record.attributes}
+    assert attributes["callback"] == "https://bob:***@hooks.example.com"
