@@ -239,7 +239,8 @@ def test_opentelemetry_instrument_runs_a_logging_only_app(tmp_path: Path) -> Non
     reason="the 'fapilog' opentelemetry_distro entry point is not installed",
 )
 def test_opentelemetry_instrument_sends_a_logging_only_app_to_an_otlp_collector(
-    tmp_path: Path, http_receiver: tuple[str, Any]
+    tmp_path: Path,
+    http_receiver: tuple[str, Any],  # noqa: F811 - the fixture imported above
 ) -> None:
     """With OTEL_LOGS_EXPORTER=fapilog_otlp the same app's records reach a collector: redacted, trace-correlated."""
     endpoint, received = http_receiver
