@@ -187,6 +187,10 @@ def dumps(obj: Any) -> bytes:
 
     Strings that are not valid UTF-8 (lone surrogates) get their bad characters backslash-escaped.
     """
+    try:  # string keys are the rule (coercion makes them so), and orjson is fastest without the option
+        return orjson.dumps(obj, default=_default)
+    except (TypeError, orjson.JSONEncodeError):
+        pass
     try:
         return orjson.dumps(obj, default=_default, option=_OPTS)
     except (TypeError, orjson.JSONEncodeError):
