@@ -79,13 +79,17 @@ class _KeyRedactor(Stage):
         no path rules, and no key that matches (key decisions are cached)."""
         lr = record.log_record
         attributes = lr.attributes
-        if self._track_paths or type(attributes) is not dict or getattr(record, "context", None):
+        if self._track_paths or type(attributes) is not dict:
             return False
         body = lr.body
         if body is not None and type(body) not in _FLAT:
             return False
+        context = getattr(record, "context", None)
+        return self._flat_and_unmatched(attributes) and (not context or self._flat_and_unmatched(context))
+
+    def _flat_and_unmatched(self, values: Mapping[Any, Any]) -> bool:
         hits = self._hits
-        for key, value in attributes.items():
+        for key, value in values.items():
             if type(key) is not str or type(value) not in _FLAT:
                 return False
             hit = hits.get(key)

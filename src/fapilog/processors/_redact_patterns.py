@@ -23,7 +23,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from fapilog._otel import LogRecordProcessor, ReadWriteLogRecord
 from fapilog.processors._base import Stage
@@ -260,15 +260,19 @@ class RegexMask(Stage):
         (key, value or body) that any pattern changes."""
         lr = record.log_record
         attributes = lr.attributes
-        if type(attributes) is not dict or getattr(record, "context", None):
+        if type(attributes) is not dict:
             return False
-        values, keys = self._values, self._keys
         body = lr.body
         if body is not None and (
-            type(body) is not str or (values.get(body) is not body and self.scan(body) is not body)
+            type(body) is not str or (self._values.get(body) is not body and self.scan(body) is not body)
         ):
             return False
-        for key, value in attributes.items():
+        context = getattr(record, "context", None)
+        return self._flat_and_clean(attributes) and (not context or self._flat_and_clean(context))
+
+    def _flat_and_clean(self, mapping: Mapping[Any, Any]) -> bool:
+        values, keys = self._values, self._keys
+        for key, value in mapping.items():
             kind = type(value)
             if kind is str:
                 if values.get(value) is not value and self.scan(value) is not value:
