@@ -32,7 +32,7 @@ from fapilog._otel import ReadableLogRecord, export_result_ok
 from fapilog.exporters._breaker import CircuitBreaker, CircuitState
 from fapilog.exporters._retry import RetryPolicy, backoff_delay
 
-__all__ = ["Codec", "Delivery", "DeliveryStats", "Outcome", "Payload", "Reply", "Send"]
+__all__ = ["Codec", "Delivery", "DeliveryStats", "Outcome", "Payload", "Reply", "Send", "resilience"]
 
 T = TypeVar("T")
 
@@ -456,3 +456,22 @@ class Delivery(Generic[T]):
         self._stats.failed += n
         self._stats.last_error = message
         self._diagnostics.warn("sink", "delivery failed", exporter=self.name, records=n, error=message)
+
+
+def resilience(
+    *,
+    max_retries: int,
+    base_delay: float,
+    max_delay: float,
+    deadline: float,
+    breaker: bool,
+    threshold: int,
+    recovery: float,
+    clock: Callable[[], float] = time.monotonic,
+) -> dict[str, Any]:
+    """An exporter's retry policy and circuit breaker (None when ``breaker`` is off), as ``Delivery`` keyword
+    arguments: every network exporter builds them from its own option names the same way."""
+    return {
+        "retry": RetryPolicy(max_retries=max_retries, base_delay=base_delay, max_delay=max_delay, deadline=deadline),
+        "breaker": CircuitBreaker(threshold, recovery, clock=clock) if breaker else None,
+    }

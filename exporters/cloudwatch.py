@@ -17,7 +17,7 @@ from __future__ import annotations
 import itertools
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -26,7 +26,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from fapilog._diagnostics import Diagnostics
 from fapilog._otel import ReadableLogRecord
 from fapilog._render import dumps, envelope
-from fapilog.exporters._breaker import CircuitBreaker
 from fapilog.exporters._cw_batches import MAX_BATCH_BYTES, MAX_BATCH_EVENTS, MAX_EVENT_BYTES, Event, chunks, fit
 from fapilog.exporters._cw_client import (
     BATCH_HEADER,
@@ -36,10 +35,9 @@ from fapilog.exporters._cw_client import (
     default_stream_name,
     make_client,
 )
-from fapilog.exporters._delivery import Delivery, Outcome, Payload, Reply
+from fapilog.exporters._delivery import Delivery, Outcome, Payload, Reply, resilience
 from fapilog.exporters._netsettings import validated
 from fapilog.exporters._network import NetworkExporter
-from fapilog.exporters._retry import RetryPolicy
 
 __all__ = ["CloudWatchExporter", "CloudWatchSettings", "EnvCloudWatchExporter", "cloudwatch_exporter"]
 
@@ -188,10 +186,6 @@ class CloudWatchExporter(NetworkExporter):
             create_group=create_log_group,
             create_stream=create_log_stream,
         )
-        clock: Callable[[], float] = delivery.get("clock", time.monotonic)
-        policy = RetryPolicy(
-            max_retries=max_retries, base_delay=retry_base_delay, max_delay=max_backoff, deadline=retry_deadline
-        )
         delivery.setdefault("batch_bytes", MAX_BATCH_BYTES)
         delivery.setdefault("max_buffered", max(10_000, 2 * batch_size))
         engine: Delivery[Event] = Delivery(
@@ -200,8 +194,16 @@ class CloudWatchExporter(NetworkExporter):
             name=self.name,
             batch_size=batch_size,
             batch_age=batch_timeout,
-            retry=policy,
-            breaker=CircuitBreaker(breaker_threshold, breaker_recovery, clock=clock) if circuit_breaker else None,
+            **resilience(
+                max_retries=max_retries,
+                base_delay=retry_base_delay,
+                max_delay=max_backoff,
+                deadline=retry_deadline,
+                breaker=circuit_breaker,
+                threshold=breaker_threshold,
+                recovery=breaker_recovery,
+                clock=delivery.get("clock", time.monotonic),
+            ),
             fallback=fallback,
             transport_outcome=_transport_outcome,
             **delivery,

@@ -21,11 +21,9 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from fapilog._otel import ReadableLogRecord
 from fapilog._render import dumps, envelope
-from fapilog.exporters._breaker import CircuitBreaker
-from fapilog.exporters._delivery import Delivery, Outcome, Payload, Reply
+from fapilog.exporters._delivery import Delivery, Outcome, Payload, Reply, resilience
 from fapilog.exporters._netsettings import JsonDict, validated
 from fapilog.exporters._network import NetworkExporter
-from fapilog.exporters._retry import RetryPolicy
 from fapilog.exporters._transport import HttpSender, status_outcome, transport_outcome
 
 if TYPE_CHECKING:
@@ -156,17 +154,22 @@ class HttpExporter(NetworkExporter):
     ) -> None:
         self.endpoint = endpoint
         self._sender = HttpSender(endpoint, headers=headers, timeout=timeout, client=client, extra="http")
-        clock: Callable[[], float] = delivery.get("clock", time.monotonic)
         engine: Delivery[bytes] = Delivery(
             _JsonCodec(batch_format, wrapper_key),
             self._send,
             name=self.name,
             batch_size=batch_size,
             batch_age=batch_timeout,
-            retry=RetryPolicy(
-                max_retries=max_retries, base_delay=backoff, max_delay=max_backoff, deadline=retry_deadline
+            **resilience(
+                max_retries=max_retries,
+                base_delay=backoff,
+                max_delay=max_backoff,
+                deadline=retry_deadline,
+                breaker=circuit_breaker,
+                threshold=breaker_threshold,
+                recovery=breaker_recovery,
+                clock=delivery.get("clock", time.monotonic),
             ),
-            breaker=CircuitBreaker(breaker_threshold, breaker_recovery, clock=clock) if circuit_breaker else None,
             fallback=fallback,
             transport_outcome=transport_outcome,
             **delivery,

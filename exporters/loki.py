@@ -16,7 +16,7 @@ import base64
 import gzip
 import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
@@ -24,13 +24,11 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from fapilog._optional import require
 from fapilog._otel import ReadableLogRecord
 from fapilog._render import dumps, envelope
-from fapilog.exporters._breaker import CircuitBreaker
-from fapilog.exporters._delivery import Delivery, Outcome, Payload, Reply
+from fapilog.exporters._delivery import Delivery, Outcome, Payload, Reply, resilience
 from fapilog.exporters._loki_labels import LabelMaker, structured_metadata
 from fapilog.exporters._loki_proto import encode_push
 from fapilog.exporters._netsettings import JsonDict, JsonList, validated
 from fapilog.exporters._network import NetworkExporter
-from fapilog.exporters._retry import RetryPolicy
 from fapilog.exporters._transport import HttpSender, status_outcome, transport_outcome
 
 if TYPE_CHECKING:
@@ -200,18 +198,22 @@ class LokiExporter(NetworkExporter):
         if tenant_id:
             headers["X-Scope-OrgID"] = tenant_id
         self._sender = HttpSender(self.url, headers=headers, timeout=timeout, client=client, extra="loki")
-        clock: Callable[[], float] = delivery.get("clock", time.monotonic)
-        policy = RetryPolicy(
-            max_retries=max_retries, base_delay=retry_base_delay, max_delay=max_backoff, deadline=retry_deadline
-        )
         engine: Delivery[_Item] = Delivery(
             self._codec,
             self._sender,
             name=self.name,
             batch_size=batch_size,
             batch_age=batch_timeout,
-            retry=policy,
-            breaker=CircuitBreaker(breaker_threshold, breaker_recovery, clock=clock) if circuit_breaker else None,
+            **resilience(
+                max_retries=max_retries,
+                base_delay=retry_base_delay,
+                max_delay=max_backoff,
+                deadline=retry_deadline,
+                breaker=circuit_breaker,
+                threshold=breaker_threshold,
+                recovery=breaker_recovery,
+                clock=delivery.get("clock", time.monotonic),
+            ),
             fallback=fallback,
             transport_outcome=transport_outcome,
             **delivery,

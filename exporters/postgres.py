@@ -15,19 +15,16 @@ have been committed; it is sent again and counted in ``stats().duplicates_possib
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
-from fapilog.exporters._breaker import CircuitBreaker
-from fapilog.exporters._delivery import Delivery
+from fapilog.exporters._delivery import Delivery, resilience
 from fapilog.exporters._netsettings import JsonList, validated
 from fapilog.exporters._network import NetworkExporter
 from fapilog.exporters._pg_pool import PoolSender, copy_outcome
 from fapilog.exporters._pg_rows import Row, RowCodec
 from fapilog.exporters._pg_schema import COLUMNS, Table, check_identifier
-from fapilog.exporters._retry import RetryPolicy
 
 __all__ = ["EnvPostgresExporter", "PostgresExporter", "PostgresSettings", "postgres_exporter"]
 
@@ -147,26 +144,22 @@ class PostgresExporter(NetworkExporter):
             use_jsonb=settings.use_jsonb,
             pool=pool,
         )
-        clock: Callable[[], float] = delivery.get("clock", time.monotonic)
-        policy = RetryPolicy(
-            max_retries=settings.max_retries,
-            base_delay=settings.retry_base_delay,
-            max_delay=max_backoff,
-            deadline=retry_deadline,
-        )
-        breaker = (
-            CircuitBreaker(settings.circuit_breaker_threshold, breaker_recovery, clock=clock)
-            if settings.circuit_breaker_enabled
-            else None
-        )
         engine: Delivery[Row] = Delivery(
             self._codec,
             self._sender,
             name=self.name,
             batch_size=settings.batch_size,
             batch_age=settings.batch_timeout_seconds,
-            retry=policy,
-            breaker=breaker,
+            **resilience(
+                max_retries=settings.max_retries,
+                base_delay=settings.retry_base_delay,
+                max_delay=max_backoff,
+                deadline=retry_deadline,
+                breaker=settings.circuit_breaker_enabled,
+                threshold=settings.circuit_breaker_threshold,
+                recovery=breaker_recovery,
+                clock=delivery.get("clock", time.monotonic),
+            ),
             fallback=fallback,
             transport_outcome=copy_outcome,
             **delivery,
