@@ -523,3 +523,19 @@ def test_no_region_fails_at_once_without_retries(
     stats = exporter.stats()
     assert (stats.sent, stats.failed, stats.retried) == (0, 1, 0)
     assert "NoRegionError" in stats.last_error
+
+
+def test_builder_add_cloudwatch_delivers_to_moto(moto_url: str, group: str) -> None:
+    """LoggerBuilder().add_cloudwatch(...) builds a logger whose records land in the log group, in order."""
+    from fapilog import LoggerBuilder
+
+    logger = (
+        LoggerBuilder("built")
+        .add_cloudwatch(group, region="us-east-1", log_stream_name=STREAM, endpoint_url=moto_url)
+        .with_circuit_breaker(enabled=True, threshold=3)
+        .build()
+    )
+    for i in range(30):
+        logger.info(f"b{i}")
+    logger.drain()
+    assert messages(moto_url, group, STREAM) == [f"b{i}" for i in range(30)]
