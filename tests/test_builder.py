@@ -179,3 +179,46 @@ def test_network_sinks_are_checked_at_call_time_and_configured_from_the_builder(
         LoggerBuilder().add_loki("http://x", batch_size=0)
     with pytest.raises(ValueError, match="with_circuit_breaker"):
         LoggerBuilder().with_circuit_breaker(threshold=0)
+
+
+def test_sampling_rate_limit_filters_and_enrichers_from_the_builder() -> None:
+    """with_sampling / with_rate_limit / with_filters / with_enrichers set the same settings and behave so."""
+    settings = (
+        LoggerBuilder()
+        .with_enrichers("context_vars")
+        .with_sampling(0.0)
+        .with_rate_limit(100.0, burst=5)
+        .with_filters("level")
+        .to_settings()
+    )
+    assert settings.core.enrichers == ["context_vars"]
+    assert settings.core.filters == ["sampling", "rate_limit", "level"]
+    assert (settings.filter_config.sampling.rate, settings.filter_config.rate_limit.burst) == (0.0, 5)
+    exporter = CaptureExporter()
+    logger = LoggerBuilder("sampled").with_sampling(0.0).add_sink(exporter).build()
+    logger.info("sampled out")
+    logger.error("always kept")
+    logger.drain()
+    assert exporter.messages() == ["always kept"]
+    with pytest.raises(ValueError, match="with_sampling"):
+        LoggerBuilder().with_sampling(2.0)
+    with pytest.raises(ValueError, match="with_enrichers"):
+        LoggerBuilder().with_enrichers("")
+
+
+def test_with_routing_routes_by_level(capsys: pytest.CaptureFixture[str]) -> None:
+    """with_routing sends each level to its sinks; a rule with an unknown level fails at call time."""
+    logger = (
+        LoggerBuilder("routed")
+        .with_routing([(["ERROR"], ["stdout_pretty"]), (["INFO"], ["stdout_json"])])
+        .build()
+    )
+    logger.info("routine")
+    logger.error("broken")
+    logger.drain()
+    out = capsys.readouterr().out.splitlines()
+    assert any(line.startswith('{"log":') and '"routine"' in line for line in out)
+    assert any(" | ERROR    | broken" in line for line in out)
+    assert not any('"broken"' in line for line in out)
+    with pytest.raises(ValueError, match="with_routing"):
+        LoggerBuilder().with_routing([(["LOUD"], ["stdout_json"])])

@@ -249,6 +249,67 @@ class _Builder:
             self._values["env"] = environment
         return self
 
+    def with_enrichers(self, *names: str) -> Self:
+        """The enricher stages, by name, in order (``runtime_info``, ``context_vars``, ``kubernetes``, plugins)."""
+        self._core("enrichers", _names("with_enrichers", names))
+        return self
+
+    def with_filters(self, *names: str) -> Self:
+        """Filter stages by name, in order, configured with their defaults (``level``, ``sampling``...)."""
+        self._core(
+            "filters", [*dict.fromkeys([*self._values["core"].get("filters", []), *_names("with_filters", names)])]
+        )
+        return self
+
+    def with_sampling(self, rate: float, *, always_keep: str = "ERROR", by_trace: bool = True) -> Self:
+        """Keep a fraction ``rate`` of the records (all of those at ``always_keep`` and above, whole traces)."""
+        return self._filter("with_sampling", "sampling", rate=rate, always_keep=always_keep, by_trace=by_trace)
+
+    def with_rate_limit(self, rate: float, *, burst: int | None = None, key: str = "logger") -> Self:
+        """At most ``rate`` records per second per ``key`` (bursts of ``burst``); what is cut is summarised."""
+        options: dict[str, Any] = {"rate": rate, "key": key}
+        if burst is not None:
+            options["burst"] = burst
+        return self._filter("with_rate_limit", "rate_limit", **options)
+
+    def with_routing(
+        self,
+        rules: Sequence[tuple[Sequence[str], Sequence[str]]],
+        *,
+        fallback: Sequence[str] = (),
+        overlap: bool = True,
+    ) -> Self:
+        """Route by level: ``[(["ERROR", "CRITICAL"], ["postgres"]), (["INFO"], ["stdout_json"])]``."""
+        from pydantic import ValidationError
+
+        from fapilog._settings import SinkRoutingSettings
+
+        routing = {
+            "enabled": True,
+            "rules": [{"levels": list(levels), "sinks": list(sinks)} for levels, sinks in rules],
+            "fallback_sinks": list(fallback),
+            "overlap": overlap,
+        }
+        try:
+            SinkRoutingSettings(**routing)
+        except (ValidationError, ValueError, TypeError) as exc:
+            raise ValueError(f"with_routing: {exc}") from None
+        self._values["sink_routing"] = routing
+        return self
+
+    def _filter(self, method: str, name: str, **options: Any) -> Self:
+        """Add the filter ``name`` with ``options`` (checked now against its ``filter_config`` model)."""
+        from pydantic import ValidationError
+
+        from fapilog._stage_settings import FilterConfig
+
+        try:
+            FilterConfig(**{name: options})
+        except ValidationError as exc:
+            raise ValueError(f"{method}: {exc}") from None
+        self._values.setdefault("filter_config", {})[name] = options
+        return self.with_filters(name)
+
     def reuse(self, enabled: bool = True) -> Self:
         """Cache the built logger by name, like ``get_logger`` (off by default: each build is new)."""
         self._reuse = bool(enabled)
@@ -307,6 +368,12 @@ class AsyncLoggerBuilder(_Builder):
         return await get_async_logger(
             self._name, settings=self.to_settings(), sinks=self._sink_objects(), reuse=self._reuse
         )
+
+
+def _names(method: str, names: Sequence[str]) -> list[str]:
+    if not all(isinstance(name, str) and name for name in names):
+        raise ValueError(f"{method}: stage names must be non-empty strings, got {names!r}")
+    return list(names)
 
 
 def _positive_int(method: str, value: Any) -> int:
