@@ -208,11 +208,7 @@ def test_sampling_rate_limit_filters_and_enrichers_from_the_builder() -> None:
 
 def test_with_routing_routes_by_level(capsys: pytest.CaptureFixture[str]) -> None:
     """with_routing sends each level to its sinks; a rule with an unknown level fails at call time."""
-    logger = (
-        LoggerBuilder("routed")
-        .with_routing([(["ERROR"], ["stdout_pretty"]), (["INFO"], ["stdout_json"])])
-        .build()
-    )
+    logger = LoggerBuilder("routed").with_routing([(["ERROR"], ["stdout_pretty"]), (["INFO"], ["stdout_json"])]).build()
     logger.info("routine")
     logger.error("broken")
     logger.drain()
