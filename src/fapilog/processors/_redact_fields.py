@@ -20,6 +20,7 @@ from fapilog.processors._redact_walk import (
     check_count,
     check_names,
     check_text,
+    map_items,
     rewrite_record,
 )
 
@@ -139,24 +140,13 @@ class _KeyRedactor(Stage):
         return self._walk(item, here, depth - 1, budget)
 
     def _items(self, value: Any, path: tuple[Segment, ...], depth: int, budget: Budget) -> Any:
-        try:
-            items = list(value)
-        except Exception:
+        return map_items(value, lambda item: self._item(item, path, depth, budget), self._overflow)
+
+    def _item(self, item: Any, path: tuple[Segment, ...], depth: int, budget: Budget) -> Any:
+        if budget.left <= 0:
             return self._overflow
-        out: list[Any] | None = None
-        for i, item in enumerate(items):
-            if budget.left > 0:
-                budget.left -= 1
-                new = item if isinstance(item, _LEAVES) else self._walk(item, path, depth - 1, budget)
-            else:
-                new = self._overflow
-            if out is None and new is not item:
-                out = items[:i]
-            if out is not None:
-                out.append(new)
-        if out is None:
-            return value
-        return tuple(out) if isinstance(value, tuple) else out
+        budget.left -= 1
+        return item if isinstance(item, _LEAVES) else self._walk(item, path, depth - 1, budget)
 
 
 class FieldMask(_KeyRedactor):

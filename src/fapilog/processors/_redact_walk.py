@@ -23,6 +23,7 @@ __all__ = [
     "check_count",
     "check_names",
     "check_text",
+    "map_items",
     "rewrite_record",
     "scan_capped",
 ]
@@ -152,24 +153,32 @@ class StringWalk:
         return value if out is None else out
 
     def _items(self, value: Any, depth: int) -> Any:
-        try:
-            items = list(value)
-        except Exception:
+        return map_items(value, lambda item: self._item(item, depth), self.overflow)
+
+    def _item(self, item: Any, depth: int) -> Any:
+        if self.budget <= 0:
             return self.overflow
-        out: list[Any] | None = None
-        for i, item in enumerate(items):
-            if self.budget > 0:
-                self.budget -= 1
-                new_item = self.value(item, depth - 1)
-            else:
-                new_item = self.overflow
-            if out is None and new_item is not item:
-                out = items[:i]
-            if out is not None:
-                out.append(new_item)
-        if out is None:
-            return value
-        return tuple(out) if isinstance(value, tuple) else out
+        self.budget -= 1
+        return self.value(item, depth - 1)
+
+
+def map_items(value: Any, step: Callable[[Any], Any], overflow: Any) -> Any:
+    """``value`` (a list, tuple or other iterable) with each item through ``step``: ``value`` itself when no
+    item changed, else a new list (a tuple for a tuple). Items that cannot be read become ``overflow``."""
+    try:
+        items = list(value)
+    except Exception:
+        return overflow
+    out: list[Any] | None = None
+    for i, item in enumerate(items):
+        new = step(item)
+        if out is None and new is not item:
+            out = items[:i]
+        if out is not None:
+            out.append(new)
+    if out is None:
+        return value
+    return tuple(out) if isinstance(value, tuple) else out
 
 
 def _unique(key: str, taken: Mapping[Any, Any]) -> str:
