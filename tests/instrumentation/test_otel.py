@@ -181,6 +181,24 @@ def _fapilog_distro_installed() -> bool:
 _INSTRUMENT = shutil.which("opentelemetry-instrument", path=str(Path(sys.executable).parent))
 
 
+def _instrumented(app: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """``opentelemetry-instrument python app`` with fapilog's distro and configurator (service "shop") and
+    ``env``, in the app's folder, with no FAPILOG_/OTEL_ variables of ours; it must exit 0."""
+    full = {k: v for k, v in os.environ.items() if not k.startswith(("FAPILOG_", "OTEL_"))}
+    full.update(OTEL_PYTHON_DISTRO="fapilog", OTEL_PYTHON_CONFIGURATOR="fapilog", OTEL_SERVICE_NAME="shop", **env)
+    result = subprocess.run(
+        [str(_INSTRUMENT), sys.executable, str(app)],
+        cwd=app.parent,
+        env=full,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result
+
+
 @pytest.mark.skipif(
     not _fapilog_distro_installed() or _INSTRUMENT is None,
     reason="the 'fapilog' opentelemetry_distro entry point is not installed yet (pyproject.toml wiring pending)",
@@ -204,23 +222,7 @@ def test_opentelemetry_instrument_runs_a_logging_only_app(tmp_path: Path) -> Non
             """
         )
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("FAPILOG_", "OTEL_"))}
-    env.update(
-        OTEL_PYTHON_DISTRO="fapilog",
-        OTEL_PYTHON_CONFIGURATOR="fapilog",
-        OTEL_LOGS_EXPORTER="fapilog_stdout",
-        OTEL_SERVICE_NAME="shop",
-    )
-    result = subprocess.run(
-        [str(_INSTRUMENT), sys.executable, str(app)],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
+    result = _instrumented(app, OTEL_LOGS_EXPORTER="fapilog_stdout")
     trace_id = (tmp_path / "trace_id.txt").read_text()
     records = [json.loads(line)["log"] for line in result.stdout.splitlines()]
     by_message = {r["message"]: r for r in records}
@@ -259,27 +261,14 @@ def test_opentelemetry_instrument_sends_a_logging_only_app_to_an_otlp_collector(
             """
         )
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("FAPILOG_", "OTEL_"))}
-    env.update(
-        OTEL_PYTHON_DISTRO="fapilog",
-        OTEL_PYTHON_CONFIGURATOR="fapilog",
+    _instrumented(
+        app,
         OTEL_LOGS_EXPORTER="fapilog_otlp",
         OTEL_EXPORTER_OTLP_LOGS_PROTOCOL="http/protobuf",
         OTEL_EXPORTER_OTLP_LOGS_ENDPOINT=f"{endpoint}/v1/logs",
-        OTEL_SERVICE_NAME="shop",
         OTEL_TRACES_EXPORTER="none",
         OTEL_METRICS_EXPORTER="none",
     )
-    result = subprocess.run(
-        [str(_INSTRUMENT), sys.executable, str(app)],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
     trace_id = (tmp_path / "trace_id.txt").read_text()
     ours = [(resource, scope, record) for resource, scope, record in received.records() if scope == "shop.orders"]
     ((resource, _scope, record),) = ours
