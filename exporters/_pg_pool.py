@@ -22,7 +22,7 @@ from typing import Any
 from fapilog._optional import require
 from fapilog.exporters._delivery import Outcome, Payload, Reply
 from fapilog.exporters._pg_rows import Rows
-from fapilog.exporters._pg_schema import Table
+from fapilog.exporters._pg_schema import GIN_OPCLASSES, Table
 
 __all__ = ["CopyFailed", "PoolSender", "copy_outcome"]
 
@@ -52,6 +52,7 @@ class PoolSender:
         "acquire_timeout",
         "columns",
         "create_table",
+        "gin_opclass",
         "max_size",
         "min_size",
         "table",
@@ -69,6 +70,7 @@ class PoolSender:
         acquire_timeout: float = 10.0,
         create_table: bool = True,
         use_jsonb: bool = True,
+        gin_opclass: str = GIN_OPCLASSES[0],
         pool: Any = None,
     ) -> None:
         self._connect = dict(connect)
@@ -79,6 +81,7 @@ class PoolSender:
         self.acquire_timeout = acquire_timeout
         self.create_table = create_table
         self.use_jsonb = use_jsonb
+        self.gin_opclass = gin_opclass
         self._pool = pool
         self._own = pool is None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -117,7 +120,7 @@ class PoolSender:
             pool = await self._get_pool()
             async with pool.acquire(timeout=self.acquire_timeout) as conn:
                 if not self._created:
-                    await self.table.create(conn, use_jsonb=self.use_jsonb)
+                    await self.table.create(conn, use_jsonb=self.use_jsonb, gin_opclass=self.gin_opclass)
                     self._created = True
                 started = True
                 await conn.copy_records_to_table(

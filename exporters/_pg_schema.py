@@ -15,7 +15,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["COLUMNS", "MAX_IDENTIFIER_BYTES", "Table", "check_identifier", "quote_identifier"]
+__all__ = ["COLUMNS", "GIN_OPCLASSES", "MAX_IDENTIFIER_BYTES", "Table", "check_identifier", "quote_identifier"]
 
 MAX_IDENTIFIER_BYTES = 63  # NAMEDATALEN - 1
 # The extractable columns and their SQL types in the seed's schema (the order rows are built in).
@@ -26,6 +26,11 @@ COLUMNS: dict[str, str] = {
     "correlation_id": "VARCHAR(64)",
     "message": "TEXT",
 }
+
+# The GIN operator classes for ``event``, the default first: ``jsonb_path_ops`` indexes one hash per path and
+# value, so it serves containment (``@>``) and JSON path (``@?``, ``@@``) queries and is about twice as fast
+# to insert into as ``jsonb_ops``, which also serves the key-existence operators (``?``, ``?|``, ``?&``).
+GIN_OPCLASSES = ("jsonb_path_ops", "jsonb_ops")
 
 
 def check_identifier(name: str, what: str = "identifier") -> str:
@@ -76,8 +81,11 @@ class Table:
     def qualified(self) -> str:
         return f"{quote_identifier(self.schema)}.{quote_identifier(self.name)}"
 
-    def ddl(self, *, use_jsonb: bool) -> list[str]:
-        """CREATE TABLE / INDEX IF NOT EXISTS statements of the seed's schema (GIN only with JSONB)."""
+    def ddl(self, *, use_jsonb: bool, gin_opclass: str = GIN_OPCLASSES[0]) -> list[str]:
+        """CREATE TABLE / INDEX IF NOT EXISTS statements of the seed's schema (GIN only with JSONB, with the
+        operator class ``gin_opclass``)."""
+        if gin_opclass not in GIN_OPCLASSES:
+            raise ValueError(f"gin_opclass must be one of {list(GIN_OPCLASSES)}, not {gin_opclass!r}")
         q = self.qualified
         columns = ",\n  ".join(f"{quote_identifier(c)} {t}" for c, t in COLUMNS.items())
         statements = [
@@ -90,18 +98,18 @@ class Table:
             'WHERE "correlation_id" IS NOT NULL',
         ]
         if use_jsonb:
-            statements.append(f'CREATE INDEX IF NOT EXISTS {self._index("event_gin")} ON {q} USING GIN ("event")')
+            statements.append(f'CREATE INDEX IF NOT EXISTS {self._index("event_gin")} ON {q} USING GIN ("event" {gin_opclass})')
         return statements
 
     def _index(self, suffix: str) -> str:
         return quote_identifier(_index_name(self.name, suffix))
 
-    async def create(self, conn: Any, *, use_jsonb: bool) -> None:
+    async def create(self, conn: Any, *, use_jsonb: bool, gin_opclass: str = GIN_OPCLASSES[0]) -> None:
         """Create the schema (if missing), table and indexes on ``conn`` (an asyncpg connection), under an
         advisory lock so that concurrent processes do it one after the other."""
         async with conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"fapilog:{self.qualified}")
             if not await conn.fetchval("SELECT 1 FROM pg_namespace WHERE nspname = $1", self.schema):
                 await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_identifier(self.schema)}")
-            for statement in self.ddl(use_jsonb=use_jsonb):
+            for statement in self.ddl(use_jsonb=use_jsonb, gin_opclass=gin_opclass):
                 await conn.execute(statement)

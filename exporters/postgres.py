@@ -15,7 +15,7 @@ have been committed; it is sent again and counted in ``stats().duplicates_possib
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
@@ -61,6 +61,11 @@ class PostgresSettings(BaseModel):
     circuit_breaker_enabled: bool = Field(True, description="Open a circuit after consecutive failures.")
     circuit_breaker_threshold: int = Field(5, ge=1, description="Consecutive failures before the circuit opens.")
     use_jsonb: bool = Field(True, description="JSONB event column (GIN-indexed) instead of JSON.")
+    gin_opclass: Literal["jsonb_path_ops", "jsonb_ops"] = Field(
+        "jsonb_path_ops",
+        description="Operator class of the GIN index on event: jsonb_path_ops (containment and JSON path "
+        "queries, about twice as fast to insert) or jsonb_ops (also the key-existence operators).",
+    )
     include_raw_json: bool = Field(True, description="Store the whole envelope in event (else an empty object).")
     extract_fields: JsonList = Field(
         default_factory=lambda: list(COLUMNS),
@@ -142,6 +147,7 @@ class PostgresExporter(NetworkExporter):
             acquire_timeout=settings.pool_acquire_timeout,
             create_table=settings.create_table,
             use_jsonb=settings.use_jsonb,
+            gin_opclass=settings.gin_opclass,
             pool=pool,
         )
         engine: Delivery[Row] = Delivery(

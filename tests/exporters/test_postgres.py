@@ -138,8 +138,25 @@ def test_table_and_four_indexes_follow_the_seed_schema(dsn: str, table: str) -> 
         f"idx_{table}_event_gin",
     }
     assert "WHERE (correlation_id IS NOT NULL)" in indexes[f"idx_{table}_correlation_id"]
-    assert "USING gin (event)" in indexes[f"idx_{table}_event_gin"]
+    assert "USING gin (event jsonb_path_ops)" in indexes[f"idx_{table}_event_gin"]
     assert 'timestamp" DESC' in indexes[f"idx_{table}_timestamp"]
+
+
+def test_gin_opclass_jsonb_ops_serves_key_existence(dsn: str, table: str) -> None:
+    """gin_opclass="jsonb_ops" makes the GIN index that also answers event ? 'key' queries."""
+    log_and_drain(PostgresExporter(dsn=dsn, table_name=table, gin_opclass="jsonb_ops", batch_size=500), 1000)
+    index = sql(dsn, "SELECT indexdef FROM pg_indexes WHERE indexname = $1", f"idx_{table}_event_gin")[0][0]
+    assert "USING gin (event)" in index
+    sql(dsn, f'ANALYZE "{table}"')
+    query = f"""SELECT count(*) FROM "{table}" WHERE event -> 'log' ? 'data' AND event ? 'nope'"""
+    assert sql(dsn, query)[0][0] == 0
+    assert f"idx_{table}_event_gin" in explain(dsn, query)
+
+
+def test_gin_opclass_is_checked() -> None:
+    """An unknown gin_opclass is refused when the exporter is made, naming the option."""
+    with pytest.raises(ValueError, match="gin_opclass"):
+        PostgresExporter(dsn="postgresql://127.0.0.1/test", gin_opclass="btree_ops")
 
 
 def test_jsonb_containment_and_correlation_queries_use_the_indexes(dsn: str, table: str) -> None:
