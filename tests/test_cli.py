@@ -1,26 +1,54 @@
-"""The fapilog command: demo, pretty, presets."""
+"""The fapilog command: demo, pretty, doctor, presets, run as the installed command would run."""
 
 from __future__ import annotations
 
 import json
+import os
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 
-def fapilog(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def fapilog(
+    *args: str, stdin: str | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "fapilog", *args], input=stdin, capture_output=True, text=True, timeout=60, check=False
+        [sys.executable, "-m", "fapilog", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=env,
     )
 
 
-def test_demo_command_runs() -> None:
-    """`fapilog demo` (README's main job) prints pretty lines, JSON lines and a drain summary."""
-    result = fapilog("demo")
+def test_demo_serves_traffic_and_drains(tmp_path: Path) -> None:
+    """`fapilog demo` (README's main job) serves a FastAPI app to its own client: pretty lines on the console,
+    every record as JSON in the file it names, failures included, and a drain summary that adds up."""
+    result = fapilog("demo", "--out", str(tmp_path), "--color", "never")
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert "| INFO     | request handled request_id=req-7f3a" in out
-    assert '"message":"request handled"' in out
-    assert "demo.json: submitted=5 processed=5 dropped=0" in out
+    json_path = tmp_path / "demo.jsonl"
+    assert f"JSON lines to {json_path}" in out
+    assert "9 requests: 7 x HTTP 200, 1 x HTTP 404, 1 x HTTP 500" in out
+    assert re.search(r"\| INFO     \| item loaded request_id=[0-9a-f]{32} user_id=u-alice item_id=1 ", out)
+    assert re.search(r"\| WARNING  \| request_completed .*path=/items/99 .*status_code=404", out)
+    assert re.search(r"\| DEBUG    \| cart loaded .*deferred=true", out)  # replayed for the failed request
+    assert re.search(r"\| ERROR    \| request_failed .*path=/checkout .*status_code=500", out)
+    assert "    ConnectionError: payment gateway unreachable" in out
+    assert "password=***" in out
+    records = [json.loads(line)["log"] for line in json_path.read_text(encoding="utf-8").splitlines()]
+    access = [r for r in records if r["message"] in ("request_completed", "request_failed")]
+    assert sorted(r["data"]["status_code"] for r in access) == [200, 200, 200, 200, 200, 404, 500]
+    assert not any(r["data"]["path"] == "/healthz" for r in access)  # a skipped path
+    failed = next(r for r in access if r["message"] == "request_failed")
+    assert failed["diagnostics"]["exception"]["error.type"] == "ConnectionError"
+    assert {r["diagnostics"]["service"] for r in records} == {"demo-shop"}
+    assert "hunter2" not in out + json_path.read_text(encoding="utf-8")
+    n = len(records)
+    assert f"submitted={n} processed={n} dropped=0 retried=0 export_failures=0 " in out
 
 
 def test_pretty_renders_envelopes_and_otlp_json_and_passes_other_lines() -> None:
@@ -72,3 +100,17 @@ def test_presets_lists_every_preset() -> None:
     for name in ("dev", "production", "fastapi", "serverless", "hardened", "minimal"):
         assert f"\n{name}: " in "\n" + result.stdout
     assert '"max_queue_size": 100000' in result.stdout
+
+
+def test_doctor_command_exit_codes(tmp_path: Path) -> None:
+    """`fapilog doctor` exits 0 when every check passes, 1 when one fails, 2 for invalid settings."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("FAPILOG_", "OTEL_"))}
+    ok = fapilog("doctor", "--set", f'sinks=[{{"type": "rotating_file", "directory": "{tmp_path}"}}]', env=clean)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert f"rotating_file: OK: directory {tmp_path} is writable" in ok.stdout
+    failing = fapilog("doctor", env={**clean, "FAPILOG_SINKS": '["rotating_file"]'})
+    assert failing.returncode == 1
+    assert "1 of 1 checks FAILED" in failing.stdout
+    invalid = fapilog("doctor", env={**clean, "FAPILOG_CORE__MAX_QUEUE_SIZE": "lots"})
+    assert invalid.returncode == 2
+    assert "FAPILOG_CORE__MAX_QUEUE_SIZE" in invalid.stderr
