@@ -178,9 +178,13 @@ def test_invalid_settings_name_the_variable_and_exit_2(
 def test_unknown_variable_and_unknown_preset_exit_2(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A FAPILOG_* variable that names no setting, or a preset that does not exist, exits 2 with the name."""
+    """An unknown variable or preset, --preset with --environment, or a malformed --set exits 2 saying so."""
     code, _out, err = doctor(capsys, "--preset", "turbo")
     assert (code, "unknown preset 'turbo'" in err) == (2, True)
+    code, _out, err = doctor(capsys, "--preset", "dev", "--environment", "ci")
+    assert (code, "either --preset or --environment" in err) == (2, True)
+    code, _out, err = doctor(capsys, "--set", "core.log_level")
+    assert (code, "--set needs KEY=VALUE" in err) == (2, True)
     monkeypatch.setenv("FAPILOG_LOKKI__URL", "http://127.0.0.1:3100")
     code, _out, err = doctor(capsys)
     assert (code, "FAPILOG_LOKKI__URL" in err) == (2, True)

@@ -93,6 +93,8 @@ def effective_settings(
 
     Raises ``SettingsError`` (a ``ValueError``) for invalid settings, ``ValueError`` for an unknown preset.
     """
+    if preset is not None and environment is not None:
+        raise ValueError("give either --preset or --environment, not both (get_logger refuses both too)")
     explicit = _nest([parse_assignment(a) for a in assignments])
     if preset is not None:
         below, label = copy.deepcopy(describe_preset(preset).values), f"preset {preset}"
