@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from fapilog._presets import PRESETS
+from tests._doc_services import doc_service
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC_FILES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -21,6 +22,7 @@ TIMEOUT_SECONDS = 60
 
 _FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})\s*(?P<info>[^`\s]*)")
 _NOT_RUN = re.compile(r"^\s*<!--\s*not-run:\s*(?P<reason>.+?)\s*-->\s*$")
+_RUN_WITH = re.compile(r"^\s*<!--\s*run-with:\s*(?P<service>[\w-]+)\s*-->\s*$")
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,7 @@ class Block:
     line: int  # 1-based line of the opening fence
     code: str
     skip_reason: str | None
+    service: str | None = None  # a local service it runs against (tests/_doc_services.py)
 
     @property
     def id(self) -> str:
@@ -59,6 +62,7 @@ def python_blocks(path: Path, text: str | None = None) -> list[Block]:
             continue
         previous = next((lines[j] for j in range(start - 1, -1, -1) if lines[j].strip()), "")
         not_run = _NOT_RUN.match(previous)
+        run_with = _RUN_WITH.match(previous)
         blocks.append(
             Block(
                 path=path,
@@ -66,6 +70,7 @@ def python_blocks(path: Path, text: str | None = None) -> list[Block]:
                 line=start + 1,
                 code="\n".join(body) + "\n",
                 skip_reason=not_run.group("reason") if not_run else None,
+                service=run_with.group("service") if run_with else None,
             )
         )
     return blocks
@@ -99,8 +104,14 @@ def test_doc_block_runs(block: Block, tmp_path: Path) -> None:
     """A python example of the docs runs to completion: exit code 0 and no traceback."""
     if block.skip_reason is not None:
         pytest.skip(f"not-run: {block.skip_reason}")
-    result = run_python(block.code, tmp_path)
     where = f"{block.path.relative_to(ROOT)} line {block.line}"
+    if block.service is None:
+        result = run_python(block.code, tmp_path)
+    else:  # run unchanged against a real local service, which must then hold what the example sent
+        with doc_service(block.service) as (env, check):
+            result = run_python(block.code, tmp_path, env={**clean_env(), **env})
+            if result.returncode == 0:
+                check()
     assert result.returncode == 0, f"{where} exited {result.returncode}:\n{result.stderr}"
     assert "Traceback" not in result.stderr, f"{where} printed a traceback:\n{result.stderr}"
 

@@ -26,7 +26,7 @@ from opentelemetry.sdk._logs import (
 from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
-from opentelemetry.trace import TraceFlags
+from opentelemetry.trace import INVALID_SPAN_CONTEXT, TraceFlags
 
 __all__ = [
     "ApiRecord",
@@ -49,6 +49,7 @@ __all__ = [
 
 _LIMITS = LogRecordLimits()
 _NO_FLAGS = TraceFlags(0)
+_INVALID_SPAN = INVALID_SPAN_CONTEXT  # what the caller captures outside any span: known invalid, no check needed
 _NO_CONTEXT = Context()  # the caller's span context is captured as ids; the record keeps no context
 
 
@@ -110,7 +111,7 @@ def new_record(
     event_name: str | None = None,
 ) -> Record:
     """Build a record from values captured on the calling thread."""
-    if span_context is not None and span_context.is_valid:
+    if span_context is not _INVALID_SPAN and span_context is not None and span_context.is_valid:
         api = ApiRecord(
             timestamp,
             severity_number,

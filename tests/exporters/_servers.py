@@ -96,9 +96,10 @@ class _HTTPServer(ThreadingHTTPServer):
 
 
 class _Server:
-    """A threaded HTTP server on 127.0.0.1 (a free port); a context manager that starts and stops it."""
+    """A threaded HTTP server on 127.0.0.1 (``port``, or a free one); a context manager that starts and stops
+    it."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         self._lock = threading.Lock()
         self._faults: deque[Fault] = deque()
         self._outage_until = 0.0
@@ -106,7 +107,7 @@ class _Server:
         self.requests: list[Request] = []
         self.active = 0
         self.max_active = 0  # the most requests handled at the same time
-        self._httpd = _HTTPServer(("127.0.0.1", 0), _Handler)
+        self._httpd = _HTTPServer(("127.0.0.1", port), _Handler)
         self._httpd.owner = self
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
@@ -218,8 +219,8 @@ class FakeLoki(_Server):
     entries older than ``reject_before_ns`` are ignored as too far behind, and so are entries older than the
     newest already stored in their stream (strict order per stream)."""
 
-    def __init__(self, *, max_line_bytes: int = 256 * 1024) -> None:
-        super().__init__()
+    def __init__(self, *, max_line_bytes: int = 256 * 1024, port: int = 0) -> None:
+        super().__init__(port)
         self.max_line_bytes = max_line_bytes
         self.reject_before_ns = 0
         self.stored: list[LokiEntry] = []

@@ -7,14 +7,11 @@ import logging
 import socket
 import threading
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-import grpc
 import pytest
-from opentelemetry.proto.collector.logs.v1 import logs_service_pb2, logs_service_pb2_grpc
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue
+from opentelemetry.proto.collector.logs.v1 import logs_service_pb2
 from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord as PbLogRecord
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -25,69 +22,21 @@ from fapilog._otel import LogRecordExportResult
 from fapilog._pipeline import Pipeline
 from fapilog.exporters.otlp import EnvOtlpExporter, OtlpExporter, otlp_exporter
 from fapilog.instrumentation import logging as bridge
+from tests.exporters._otlp_receiver import ExportRequest, Received, any_value
+from tests.exporters._otlp_receiver import grpc_receiver as start_grpc_receiver
 
-ExportRequest = logs_service_pb2.ExportLogsServiceRequest
-
-
-class _Received:
-    """What a receiver got: each export request, and the metadata/headers it came with."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.requests: list[ExportRequest] = []
-        self.headers: list[dict[str, str]] = []
-        self.arrived = threading.Event()
-
-    def add(self, request: ExportRequest, headers: dict[str, str]) -> None:
-        with self.lock:
-            self.requests.append(request)
-            self.headers.append(headers)
-        self.arrived.set()
-
-    def records(self) -> list[tuple[dict[str, Any], str, PbLogRecord]]:
-        """Every record received, with its resource attributes and scope name."""
-        out: list[tuple[dict[str, Any], str, PbLogRecord]] = []
-        with self.lock:
-            for request in self.requests:
-                for rl in request.resource_logs:
-                    resource = {kv.key: _value(kv.value) for kv in rl.resource.attributes}
-                    for sl in rl.scope_logs:
-                        out.extend((resource, sl.scope.name, record) for record in sl.log_records)
-        return out
-
-
-def _value(value: AnyValue) -> Any:
-    kind = value.WhichOneof("value")
-    if kind == "kvlist_value":
-        return {kv.key: _value(kv.value) for kv in value.kvlist_value.values}
-    if kind == "array_value":
-        return [_value(v) for v in value.array_value.values]
-    return getattr(value, kind) if kind else None
+_Received = Received  # the name tests/reliability imported before the receiver moved to _otlp_receiver
 
 
 def _attrs(record: PbLogRecord) -> dict[str, Any]:
-    return {kv.key: _value(kv.value) for kv in record.attributes}
-
-
-class _LogsService(logs_service_pb2_grpc.LogsServiceServicer):
-    def __init__(self, received: _Received) -> None:
-        self.received = received
-
-    def Export(self, request: ExportRequest, context: grpc.ServicerContext) -> Any:
-        self.received.add(request, dict(context.invocation_metadata()))
-        return logs_service_pb2.ExportLogsServiceResponse()
+    return {kv.key: any_value(kv.value) for kv in record.attributes}
 
 
 @pytest.fixture
-def grpc_receiver() -> Iterator[tuple[str, _Received]]:
+def grpc_receiver() -> Iterator[tuple[str, Received]]:
     """An OTLP/gRPC logs receiver on 127.0.0.1; yields its endpoint and what it received."""
-    received = _Received()
-    server = grpc.server(ThreadPoolExecutor(max_workers=4))
-    logs_service_pb2_grpc.add_LogsServiceServicer_to_server(_LogsService(received), server)
-    port = server.add_insecure_port("127.0.0.1:0")
-    server.start()
-    yield f"http://127.0.0.1:{port}", received
-    server.stop(grace=None)
+    with start_grpc_receiver() as receiver:
+        yield receiver
 
 
 class _OtlpHttpHandler(BaseHTTPRequestHandler):
@@ -117,15 +66,15 @@ class _OtlpHttpHandler(BaseHTTPRequestHandler):
 class _OtlpHttpServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, received: _Received) -> None:
+    def __init__(self, received: Received) -> None:
         super().__init__(("127.0.0.1", 0), _OtlpHttpHandler)
         self.received = received
 
 
 @pytest.fixture
-def http_receiver() -> Iterator[tuple[str, _Received]]:
+def http_receiver() -> Iterator[tuple[str, Received]]:
     """An OTLP/HTTP receiver (POST /v1/logs, protobuf bodies) on 127.0.0.1; yields its base URL."""
-    received = _Received()
+    received = Received()
     server = _OtlpHttpServer(received)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -151,7 +100,7 @@ def _log_one(sink: Any) -> tuple[int, int]:
     return ctx.trace_id, ctx.span_id
 
 
-def _check_record(received: _Received, trace_id: int, span_id: int) -> None:
+def _check_record(received: Received, trace_id: int, span_id: int) -> None:
     [(resource, scope, record)] = received.records()
     assert resource["service.name"] == "checkout"
     assert resource["service.version"] == "1.4.2"
@@ -169,14 +118,14 @@ def _check_record(received: _Received, trace_id: int, span_id: int) -> None:
     assert record.time_unix_nano > 0
 
 
-def test_grpc_export_keeps_resource_scope_body_attributes_and_ids(grpc_receiver: tuple[str, _Received]) -> None:
+def test_grpc_export_keeps_resource_scope_body_attributes_and_ids(grpc_receiver: tuple[str, Received]) -> None:
     """The ``otlp`` sink over gRPC delivers a record with everything fapilog's pipeline gave it."""
     endpoint, received = grpc_receiver
     ids = _log_one({"type": "otlp", "protocol": "grpc", "endpoint": endpoint, "insecure": True})
     _check_record(received, *ids)
 
 
-def test_http_export_keeps_resource_scope_body_attributes_and_ids(http_receiver: tuple[str, _Received]) -> None:
+def test_http_export_keeps_resource_scope_body_attributes_and_ids(http_receiver: tuple[str, Received]) -> None:
     """The ``otlp`` sink over HTTP/protobuf delivers the same record to POST /v1/logs."""
     base, received = http_receiver
     ids = _log_one({"type": "otlp", "protocol": "http/protobuf", "endpoint": f"{base}/v1/logs"})
@@ -184,7 +133,7 @@ def test_http_export_keeps_resource_scope_body_attributes_and_ids(http_receiver:
 
 
 def test_environment_chooses_protocol_endpoint_and_headers(
-    http_receiver: tuple[str, _Received], monkeypatch: pytest.MonkeyPatch
+    http_receiver: tuple[str, Received], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """OTEL_EXPORTER_OTLP_* (protocol, endpoint, headers, compression) configure the no-argument exporter."""
     base, received = http_receiver
@@ -201,7 +150,7 @@ def test_environment_chooses_protocol_endpoint_and_headers(
 
 
 def test_grpc_endpoint_and_insecure_from_environment(
-    grpc_receiver: tuple[str, _Received], monkeypatch: pytest.MonkeyPatch
+    grpc_receiver: tuple[str, Received], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The sink named ``otlp`` with no options uses grpc and the OTEL_EXPORTER_OTLP_* endpoint and headers."""
     endpoint, received = grpc_receiver
@@ -213,7 +162,7 @@ def test_grpc_endpoint_and_insecure_from_environment(
     assert received.headers[0]["authorization"] == "Bearer t0ken"
 
 
-def test_span_and_stdlib_log_inside_it_share_ids(grpc_receiver: tuple[str, _Received]) -> None:
+def test_span_and_stdlib_log_inside_it_share_ids(grpc_receiver: tuple[str, Received]) -> None:
     """A span made by the tracer and a stdlib log inside it are exported with matching trace and span ids."""
     endpoint, received = grpc_receiver
     spans = InMemorySpanExporter()
