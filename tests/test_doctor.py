@@ -14,8 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from pydantic import SecretStr
 
 from fapilog._cli import main
+from fapilog._doctor_settings import MASK, mask
 from tests.conftest import service_unavailable
 
 POSTGRES_DSN = os.environ.get("FAPILOG_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test")
@@ -161,6 +165,23 @@ def test_secrets_are_masked(capsys: pytest.CaptureFixture[str], monkeypatch: pyt
     assert '"X-Team":"blue"' in out
     assert '"Authorization":"**********"' in out
     assert '"secret":"**********"' in out
+
+
+@given(
+    secret=st.text(alphabet="0123456789XYZ", min_size=6, max_size=40),
+    key=st.sampled_from(["password", "Authorization", "api_key", "X-Api-Key", "client_secret", "token", "dsn"]),
+)
+def test_mask_hides_secrets_wherever_they_sit(secret: str, key: str) -> None:
+    """A secret under a sensitive name, in a SecretStr or as a URL password, at any depth, is never shown."""
+    value = {
+        "plain": SecretStr(secret),
+        "url": f"postgresql://app:{secret}@db.internal:6543/logs",
+        "nested": {"headers": {key: secret, "X-Team": "blue"}, "sinks": [{"type": "webhook", key: secret}]},
+    }
+    shown = json.dumps(mask(value))
+    assert secret not in shown
+    assert shown.count(MASK) == 4
+    assert '"X-Team": "blue"' in shown
 
 
 def test_invalid_settings_name_the_variable_and_exit_2(
@@ -397,3 +418,14 @@ def test_cloudwatch_check_describes_the_group(
         ("FAIL", "log group /app/new does not exist in eu-west-1 and create_log_group is off"),
         ("FAIL", "no AWS region: set FAPILOG_CLOUDWATCH__REGION or AWS_REGION"),
     ]
+
+
+def test_a_silent_server_times_out(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server that accepts connections but never answers gives a FAIL saying it timed out, not a hang."""
+    listener = socket.create_server(("127.0.0.1", 0))  # the kernel accepts; nobody ever reads or answers
+    with listener:
+        port = listener.getsockname()[1]
+        sinks(monkeypatch, {"type": "loki", "url": f"http://127.0.0.1:{port}"})
+        code, out, _err = doctor(capsys, "--timeout", "0.2")
+    assert code == 1
+    assert f"  loki: FAIL: timed out at 127.0.0.1:{port}\n" in out
