@@ -91,13 +91,26 @@ def test_serverless_has_a_small_queue_that_drops_and_flushes_fast() -> None:
     assert settings.core.atexit_drain_timeout_seconds < _defaults().core.atexit_drain_timeout_seconds
 
 
-def test_hardened_never_drops_by_policy_and_waits_five_seconds() -> None:
-    """hardened: the block policy with a 5 s wait, and longer shutdown deadlines than the defaults."""
+def test_hardened_spools_to_disk_and_waits_five_seconds() -> None:
+    """hardened: the disk spool (fsync every batch, a full queue spills, a full spool waits 5 s), longer drains."""
     settings = settings_for_preset("hardened")
-    assert settings.core.policy == "block"
-    assert settings.core.backpressure_wait_ms == 5_000
+    assert settings.core.policy == "spill"
+    assert (settings.spool.enabled, settings.spool.fsync, settings.spool.overflow) == (True, "batch", "block")
+    assert settings.spool.block_timeout_ms == 5_000
     assert settings.core.shutdown_timeout_seconds > _defaults().core.shutdown_timeout_seconds
     assert "5 s" in describe_preset("hardened").description
+
+
+def test_production_turns_the_spool_on_with_one_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    """production plus FAPILOG_SPOOL__ENABLED=true: exporters spooled and a full queue spilling to disk."""
+    from fapilog._settings import effective_policy
+
+    assert effective_policy(settings_for_preset("production")) == "block"
+    monkeypatch.setenv("FAPILOG_SPOOL__ENABLED", "true")
+    settings = settings_for_preset("production")
+    assert settings.spool.enabled
+    assert effective_policy(settings) == "spill"
+    assert "FAPILOG_SPOOL__ENABLED=true" in describe_preset("production").description
 
 
 def test_minimal_is_the_defaults() -> None:

@@ -15,6 +15,12 @@ class DrainResult:
     stages and exporters), ``dropped`` (by the backpressure policy, or still queued when the drain's deadline
     passed) or ``spilled`` (handed to the spill hook when the queue was full), so
     ``submitted == processed + dropped + spilled`` always holds.
+
+    With the disk spool on: ``spooled`` records were written to a spool (the exporters' spools and the queue's
+    overflow spool), ``replayed`` were read back from one and delivered after an outage, from the overflow,
+    or from an earlier process; ``corrupt`` were lost to damage found on disk (torn tails, failed checksums);
+    ``duplicates`` were sent again after a restart although they may have been delivered before it (at most
+    one batch per spool). These count since the spools were opened.
     """
 
     submitted: int
@@ -28,6 +34,10 @@ class DrainResult:
     export_failures: int = 0
     timed_out: bool = False
     spilled: int = 0
+    spooled: int = 0
+    replayed: int = 0
+    corrupt: int = 0
+    duplicates: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,3 +57,7 @@ class PipelineStats:
     export_latency_seconds: float = 0.0
     backpressure_waits: int = 0
     spilled: int = 0
+    spooled: int = 0
+    replayed: int = 0
+    corrupt: int = 0
+    duplicates: int = 0

@@ -14,6 +14,12 @@ up to ``protected_reserve`` records, and only past that reserve do they wait, li
 as dropped (reason ``protected_overflow``). Every drop is counted by reason; the queue is one FIFO, so records
 keep their order. After ``os.fork`` the child starts with an empty queue and its own worker.
 
+The ``spill`` policy gives a record that finds the queue full to a disk spool instead (``spill``, a cheap
+append on the caller's thread). With a ``spill_source`` (the same spool, read back), spilled records return
+into the pipeline when there is room, in order: from the first spilled record until the spool is empty
+again, every new record (protected ones too) goes to the spool behind it, and the worker processes the
+queue first and then the spool, batch by batch. A flush waits for what was spilled before it.
+
 The queue is one flat deque of fixed-width entries (a record's ``WIDTH`` slots side by side), not a deque of
 tuples: a backlog then adds no container object per record for Python's cyclic garbage collector to track
 (the fields dict of a call holding only strings and numbers is not tracked either), which keeps collections
@@ -46,7 +52,7 @@ from fapilog._otel import (
     from_capture,
 )
 
-__all__ = ["BackpressurePolicy", "BatchHandler", "NonBlockingProcessor"]
+__all__ = ["BackpressurePolicy", "BatchHandler", "NonBlockingProcessor", "SpillSource"]
 
 
 class BackpressurePolicy(enum.StrEnum):
@@ -55,6 +61,7 @@ class BackpressurePolicy(enum.StrEnum):
     DROP_NEWEST = "drop_newest"
     DROP_OLDEST = "drop_oldest"
     BLOCK = "block"
+    SPILL = "spill"
 
 
 class BatchHandler(Protocol):
@@ -65,16 +72,29 @@ class BatchHandler(Protocol):
     async def shutdown(self) -> None: ...
 
 
+class SpillSource(Protocol):
+    """Where spilled records are read back from (the disk spool): in order, acknowledged once processed."""
+
+    @property
+    def next_seq(self) -> int: ...
+    @property
+    def acked_seq(self) -> int: ...
+    def take(self, limit: int) -> tuple[int, list[Any]]: ...
+    def ack(self, end: int, *, replay: bool = ...) -> None: ...
+    def pending(self) -> int: ...
+
+
 class _Marker:
     """A queue entry asking the worker to flush exporters (and maybe stop) once everything before it is done."""
 
-    __slots__ = ("close", "done", "notify", "stop")
+    __slots__ = ("close", "done", "notify", "spill_mark", "stop")
 
     def __init__(self, *, stop: bool = False, close: bool = False, notify: Callable[[], None] | None = None) -> None:
         self.done = threading.Event()
         self.stop = stop or close
         self.close = close
         self.notify = notify
+        self.spill_mark: int | None = None  # the spill source's end when the marker was queued
 
 
 _SPILL = -2  # _full's answer: give the record to the spill hook
@@ -156,6 +176,8 @@ class NonBlockingProcessor(LogRecordProcessor):
         drop_summary: Callable[[dict[str, int]], ReadWriteLogRecord | None] | None = None,
         drop_summary_interval: float = 60.0,
         spill: Callable[[ReadWriteLogRecord], bool] | None = None,
+        spill_source: SpillSource | None = None,
+        spool_totals: Callable[[], Mapping[str, int]] | None = None,
     ) -> None:
         if max_records < 1 or max_bytes < 1 or batch_size < 1 or protected_reserve < 0:
             raise ValueError("queue limits and batch size must be positive")
@@ -174,6 +196,8 @@ class NonBlockingProcessor(LogRecordProcessor):
         self._drop_summary = drop_summary
         self._summary_interval = drop_summary_interval
         self._spill = spill
+        self._spill_source = spill_source if spill is not None else None
+        self._spool_totals = spool_totals
         self._init_state()
         _live.add(self)
 
@@ -190,6 +214,11 @@ class NonBlockingProcessor(LogRecordProcessor):
         self._reported_drops = 0
         self._waits = 0
         self._spilled = 0
+        # While spilled records wait in the spool, _limit is 0, so every record takes the slow path to the
+        # spool behind them (the fast path's one comparison is unchanged).
+        self._limit = self._max_records
+        self._spill_active = False
+        self._spilling_now = 0  # spills decided and not finished (their appends run outside the lock)
         self._waiting = 0
         self._urgent = False
         self._stopping = False
@@ -209,7 +238,7 @@ class NonBlockingProcessor(LogRecordProcessor):
     def offer(self, entry: Capture | tuple[Any, ...], size: int) -> None:
         """Queue an entry: a ``Capture`` (fapilog's loggers; the worker makes the record) or a record entry."""
         with self._lock:
-            if self._count < self._max_records and self._bytes + size <= self._max_bytes:
+            if self._count < self._limit and self._bytes + size <= self._max_bytes:
                 self._queue.extend(entry)
                 self._count += 1
                 self._bytes += size
@@ -224,6 +253,24 @@ class NonBlockingProcessor(LogRecordProcessor):
         elif depth == self._wake_slots or self._thread is None:
             self._wake()
 
+    def resume_spill(self) -> None:
+        """Records wait in the spill source (left by an earlier process): replay them before new ones."""
+        if self._spill_source is None:
+            return
+        with self._lock:
+            self._spill_active = True
+            self._limit = 0
+        self._wake()
+
+    def disable_spill(self) -> None:
+        """Stop spilling (a forked child must not write into its parent's spool): a full queue then follows
+        the plain policy, and spill mode ends."""
+        with self._lock:
+            self._spill = None
+            self._spill_source = None
+            self._spill_active = False
+            self._limit = self._max_records
+
     def count_drop(self, reason: str) -> None:
         """Count a record lost before it reached the queue (e.g. it could not be captured)."""
         with self._lock:
@@ -231,6 +278,11 @@ class NonBlockingProcessor(LogRecordProcessor):
 
     def _full(self, record: Any, size: int) -> int:
         """Apply the policy to ``record`` arriving at a full queue (lock held). Returns the new depth or -1."""
+        if self._spill_source is not None:  # the spool takes it, behind any record spilled before
+            self._spill_active = True
+            self._limit = 0
+            self._spilling_now += 1
+            return _SPILL
         if _severity(record) >= self._protected:
             if self._count < self._max_records + self._reserve:
                 return self._admit(record, size)
@@ -252,11 +304,19 @@ class NonBlockingProcessor(LogRecordProcessor):
         except Exception as exc:
             kept = False
             self._diagnostics.warn("worker", "spill hook raised", error=exc)
+        wake = False
         with self._lock:
+            if self._spill_source is not None:
+                self._spilling_now -= 1
+                wake = True
             if kept:
                 self._spilled += 1
+            elif self._spill_source is not None and _severity(entry) >= self._protected:
+                self._admit(entry, entry[-1])  # never dropped by policy: into memory, beyond the bounds
             else:
                 self._dropped["spill_failed"] += 1
+        if wake and (self._thread is None or self._parked):
+            self._wake()
 
     def _admit(self, entry: Any, size: int) -> int:
         self._queue.extend(entry)
@@ -349,12 +409,18 @@ class NonBlockingProcessor(LogRecordProcessor):
                     self._queue = deque()
                 self._urgent = False
                 stopping = self._stopping
+                spilling = self._spill_active
             if items:
                 taken = len(items) // WIDTH
                 if await self._handle(items):
                     return
-                if taken >= self._batch_size:  # a backlog: keep going without sleeping
+                if taken >= self._batch_size or spilling:  # a backlog: keep going without sleeping
                     continue
+            elif spilling:
+                if await self._replay_spill():
+                    continue
+                if stopping:  # what could not be read back stays in the spool for the next start
+                    return
             elif stopping:
                 return
             await self._maybe_summarise()
@@ -392,6 +458,8 @@ class NonBlockingProcessor(LogRecordProcessor):
                 if chunk:
                     await self._process(chunk, chunk_bytes)
                     chunk, chunk_bytes = [], 0
+                if self._spill_active and first.spill_mark is not None:  # what was spilled before it goes first
+                    await self._drain_spill(first.spill_mark)
                 if first.stop:
                     with self._lock:
                         for rest in reversed(list(entries)):
@@ -420,6 +488,42 @@ class NonBlockingProcessor(LogRecordProcessor):
             self._processed += len(chunk)
             if self._waiting:
                 self._space.notify_all()
+
+    async def _replay_spill(self) -> bool:
+        """Run the next batch of spilled records through the handler; False when there was none to take.
+
+        When the spool is empty and no spill is under way, the queue's fast path is restored."""
+        source = self._spill_source
+        if source is None:
+            return False
+        try:
+            seq, batch = source.take(self._batch_size)
+        except Exception as exc:
+            self._diagnostics.warn("worker", "reading the spool failed", error=exc)
+            return False
+        if not batch:
+            with self._lock:
+                if self._spilling_now == 0 and source.pending() == 0:
+                    self._spill_active = False
+                    self._limit = self._max_records
+                    return True
+            return False
+        try:
+            await self._handler.process_batch(batch)
+        except Exception as exc:
+            self._diagnostics.warn("worker", "batch handler raised", error=exc, records=len(batch))
+        source.ack(seq + len(batch), replay=True)
+        return True
+
+    async def _drain_spill(self, end: int) -> None:
+        """Replay what was spilled before ``end`` (records queued after a marker are newer than those, and
+        what is spilled meanwhile waits, so a flush ends under load)."""
+        source = self._spill_source
+        if source is None:
+            return
+        while source.acked_seq < end and self._spill_active:
+            if not await self._replay_spill():
+                return
 
     async def _complete(self, marker: _Marker) -> None:
         try:
@@ -463,6 +567,9 @@ class NonBlockingProcessor(LogRecordProcessor):
     # ---- control ----------------------------------------------------------------------------------------
 
     def _enqueue_marker(self, marker: _Marker) -> None:
+        source = self._spill_source
+        if source is not None:
+            marker.spill_mark = source.next_seq
         with self._lock:
             self._queue.extend(_record_entry(marker, 0))
             self._urgent = True
@@ -518,6 +625,7 @@ class NonBlockingProcessor(LogRecordProcessor):
 
     def _drain_result(self, latency: float, *, timed_out: bool) -> DrainResult:
         delivery = self._delivery_totals()  # outside the lock: it asks the exporters
+        spool = self._spool_counts()
         with self._lock:
             if timed_out:  # whatever is still queued or in flight is not delivered: count it
                 self._dropped["shutdown_timeout"] += self._count
@@ -539,7 +647,20 @@ class NonBlockingProcessor(LogRecordProcessor):
                 export_failures=failures,
                 timed_out=timed_out,
                 spilled=self._spilled,
+                spooled=spool.get("spooled", 0),
+                replayed=spool.get("replayed", 0),
+                corrupt=spool.get("corrupt", 0),
+                duplicates=spool.get("duplicates", 0),
             )
+
+    def _spool_counts(self) -> Mapping[str, int]:
+        if self._spool_totals is None:
+            return {}
+        try:
+            return self._spool_totals()
+        except Exception as exc:
+            self._diagnostics.warn("worker", "spool stats failed", error=exc)
+            return {}
 
     def _delivery_totals(self) -> dict[str, int]:
         totals = getattr(self._handler, "delivery_totals", None)
@@ -548,6 +669,7 @@ class NonBlockingProcessor(LogRecordProcessor):
     def stats(self) -> PipelineStats:
         """A snapshot of the self-metrics."""
         delivery = self._delivery_totals()
+        spool = self._spool_counts()
         with self._lock:
             dropped = dict(self._dropped)
             return PipelineStats(
@@ -564,6 +686,10 @@ class NonBlockingProcessor(LogRecordProcessor):
                 export_latency_seconds=getattr(self._handler, "export_latency", 0.0),
                 backpressure_waits=self._waits,
                 spilled=self._spilled,
+                spooled=spool.get("spooled", 0),
+                replayed=spool.get("replayed", 0),
+                corrupt=spool.get("corrupt", 0),
+                duplicates=spool.get("duplicates", 0),
             )
 
     def shutdown(self, timeout: float | None = None) -> None:

@@ -3,11 +3,17 @@
 Records enter either from fapilog's logger facades (which build SDK records on the caller and call the
 hand-off's ``on_emit`` directly) or from any OpenTelemetry API logger of ``pipeline.provider`` (an SDK
 ``LoggerProvider`` whose one processor is the hand-off). Both meet in the same queue and worker.
+
+With ``spool.enabled`` the pipeline takes a ``slot-N`` directory under the spool's base directory, puts a
+``SpoolExporter`` (``<slot>/<sink name>``) in front of each exporter not excluded, and, under the ``spill``
+policy, gives the hand-off an overflow spool (``<slot>/queue``) for the records that find the queue full.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import os
 import threading
 import time
 import weakref
@@ -22,9 +28,19 @@ from fapilog._levels import Level, level_for
 from fapilog._otel import InstrumentationScope, LoggerProvider, Record, SeverityNumber, new_record
 from fapilog._resource import build_resource
 from fapilog._routing import RoutingTable
-from fapilog._settings import Settings, SinkRoutingSettings
-from fapilog._sinks import build_exporters
+from fapilog._settings import Settings, SinkRoutingSettings, effective_policy
+from fapilog._sinks import build_exporters, spec_name
 from fapilog._stages import SECTIONS, as_stage, build_sections
+from fapilog.exporters._spool_lock import DirectoryLock
+from fapilog.exporters._spool_store import Store
+from fapilog.exporters.spool import (
+    SpoolExporter,
+    claim_slot,
+    default_directory,
+    overflow_store,
+    spool_exporter,
+    sum_stats,
+)
 from fapilog.exporters.stdout import stream_is_tty
 
 __all__ = ["Pipeline"]
@@ -56,7 +72,16 @@ class Pipeline:
         build = functools.partial(build_exporters, console=console, diagnostics=self.diagnostics, settings=settings)
         unrouted = build(specs) if specs or not routed else []
         routed_exporters = build(routed) if routed else []
-        self.exporters = [*unrouted, *routed_exporters]
+        names = [spec_name(s) for s in (specs or [console])] if unrouted else []
+        names += [spec_name(s) for s in routed] if routed else []
+        self.policy = effective_policy(settings)
+        self._slot: DirectoryLock | None = None
+        self.spools: list[SpoolExporter] = []
+        self.overflow: Store | None = None
+        exporters = [*unrouted, *routed_exporters]
+        if settings.spool.enabled:
+            exporters, self.overflow = self._spooled(settings, exporters, names)
+        self.exporters = exporters
         self.finisher = Finisher(
             self.provider.resource,
             exceptions_enabled=core.exceptions_enabled,
@@ -80,7 +105,7 @@ class Pipeline:
             self.chain,
             max_records=core.max_queue_size,
             max_bytes=core.max_queue_bytes,
-            policy=core.policy,
+            policy=self.policy,
             block_timeout=core.backpressure_wait_ms / 1000,
             protected_severity=protected,
             protected_reserve=core.protected_queue_size,
@@ -89,10 +114,76 @@ class Pipeline:
             diagnostics=self.diagnostics,
             drop_summary=self._drop_summary if core.emit_drop_summary else None,
             drop_summary_interval=core.drop_summary_window_seconds,
+            spill=self._spill if self.overflow is not None else None,
+            spill_source=self.overflow,
+            spool_totals=self._spool_totals if settings.spool.enabled else None,
         )
+        if self.overflow is not None and self.overflow.pending():  # left by an earlier process: replay it
+            self.handoff.resume_spill()
         self.provider.add_log_record_processor(self.handoff)
         self._stages_lock = threading.Lock()
         _pipelines.add(self)
+
+    def _spooled(self, settings: Settings, exporters: list[Any], names: list[str]) -> tuple[list[Any], Store | None]:
+        """``exporters`` with a spool in front of each one not excluded, and the overflow spool for ``spill``."""
+        spool = settings.spool
+        lock, slot = claim_slot(spool.directory or default_directory(settings.service))
+        self._slot = lock
+        out: list[Any] = []
+        seen: dict[str, int] = {}
+        overflow: Store | None = None
+        try:
+            for exporter, name in zip(exporters, names, strict=True):
+                if name in spool.exclude:
+                    out.append(exporter)
+                    continue
+                seen[name] = seen.get(name, 0) + 1
+                unique = name if seen[name] == 1 else f"{name}-{seen[name]}"
+                wrapped = spool_exporter(
+                    spool, exporter, directory=slot / _dir_name(unique), name=unique, diagnostics=self.diagnostics
+                )
+                self.spools.append(wrapped)
+                out.append(wrapped)
+            if self.policy == "spill":
+                overflow = overflow_store(spool, slot / "queue", self.diagnostics)
+        except BaseException:
+            for opened in self.spools:
+                opened.shutdown()
+            self._close_spools()
+            raise
+        _spooling.add(self)
+        return out, overflow
+
+    def _spill(self, record: Any) -> bool:
+        """The ``spill`` hook, on the caller's thread: finish the record (its values made representable, the
+        exception formatted) and append it to the overflow spool, without an fsync."""
+        self.finisher.finish(record)
+        overflow = self.overflow
+        return overflow is not None and bool(overflow.append([record]))
+
+    def _spool_totals(self) -> dict[str, int]:
+        stores = [s.stats() for s in self.spools]
+        if self.overflow is not None:
+            stores.append(self.overflow.stats())
+        return dict(sum_stats(stores))
+
+    def _close_spools(self) -> None:
+        """Close the overflow spool and release the slot (the exporters' spools close with the exporters)."""
+        if self.overflow is not None:
+            with contextlib.suppress(Exception):
+                self.overflow.close()
+        if self._slot is not None:
+            self._slot.release()
+
+    def _after_fork_in_child(self) -> None:
+        """A forked child never writes into the parent's spools: no spill, and the parent's files let go."""
+        if self.overflow is not None:
+            self.overflow.forget()
+            self.handoff.disable_spill()
+            self.overflow = None
+        if self._slot is not None:
+            self._slot.forget()
+            self._slot = None
 
     def _drop_summary(self, counts: dict[str, int]) -> Record:
         record = new_record(
@@ -131,13 +222,19 @@ class Pipeline:
         return self.handoff.flush(self._timeout(timeout))
 
     def drain(self, timeout: float | None = None, *, close: bool = False) -> DrainResult:
-        return self.handoff.stop(self._timeout(timeout), close=close)
+        result = self.handoff.stop(self._timeout(timeout), close=close)
+        if close and self._slot is not None:
+            self._close_spools()
+        return result
 
     async def flush_async(self, timeout: float | None = None) -> bool:
         return await self.handoff.flush_async(self._timeout(timeout))
 
     async def drain_async(self, timeout: float | None = None, *, close: bool = False) -> DrainResult:
-        return await self.handoff.stop_async(self._timeout(timeout), close=close)
+        result = await self.handoff.stop_async(self._timeout(timeout), close=close)
+        if close and self._slot is not None:
+            self._close_spools()
+        return result
 
     def stats(self) -> PipelineStats:
         return self.handoff.stats()
@@ -148,6 +245,23 @@ class Pipeline:
 
 def live_pipelines() -> list[Pipeline]:
     return list(_pipelines)
+
+
+_spooling: weakref.WeakSet[Pipeline] = weakref.WeakSet()
+
+
+def _dir_name(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name) or "exporter"
+
+
+def _after_fork() -> None:
+    for pipeline in list(_spooling):
+        with contextlib.suppress(Exception):
+            pipeline._after_fork_in_child()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
 
 
 def _routes(routing: SinkRoutingSettings, routed: list[str], offset: int) -> RoutingTable[int]:

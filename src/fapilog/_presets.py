@@ -65,7 +65,7 @@ PRESETS: dict[str, Preset] = {
             "production",
             "Services: INFO, JSON, credentials masked (fields and values), a queue that absorbs bursts of "
             "100,000 records; when it is full a caller waits up to 250 ms for room before the record is dropped "
-            "(and counted).",
+            "(and counted). FAPILOG_SPOOL__ENABLED=true adds the disk spool (and a full queue spills to it).",
             _PRODUCTION,
         ),
         Preset(
@@ -95,8 +95,9 @@ PRESETS: dict[str, Preset] = {
         Preset(
             "hardened",
             "Regulated environments: INFO, JSON, credentials, card data (PCI DSS) and health data (HIPAA PHI) "
-            "masked, a 100,000-record queue; when it is full a caller waits up to 5 s for room before the "
-            "record is dropped (and counted).",
+            "masked, a 100,000-record queue, and the disk spool: every exporter's records are fsynced to disk "
+            "before delivery (every batch), a full queue spills to disk, and a full spool makes callers wait "
+            "up to 5 s for room before a batch is refused (and counted).",
             {
                 "format": "json",
                 "redactor_config": _redaction("credentials", "pci_dss", "hipaa_phi"),
@@ -105,10 +106,16 @@ PRESETS: dict[str, Preset] = {
                     "log_level": "INFO",
                     "max_queue_size": 100_000,
                     "max_queue_bytes": 256 * 1024 * 1024,
-                    "backpressure_policy": "block",
-                    "backpressure_wait_ms": 5_000,
+                    "backpressure_policy": "spill",
                     "shutdown_timeout_seconds": 10.0,
                     "atexit_drain_timeout_seconds": 10.0,
+                },
+                "spool": {
+                    "enabled": True,
+                    "fsync": "batch",
+                    "max_bytes": 1024 * 1024 * 1024,
+                    "overflow": "block",
+                    "block_timeout_ms": 5_000,
                 },
             },
         ),

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import (
     BaseSettings,
     InitSettingsSource,
@@ -32,8 +32,9 @@ from fapilog.exporters.file import FileSettings
 from fapilog.exporters.http import HttpSettings, WebhookSettings
 from fapilog.exporters.loki import LokiSettings
 from fapilog.exporters.postgres import PostgresSettings
+from fapilog.exporters.spool import SpoolSettings
 
-__all__ = ["CoreSettings", "Settings", "SettingsError"]
+__all__ = ["CoreSettings", "Settings", "SettingsError", "effective_policy"]
 
 ENV_PREFIX = "FAPILOG_"
 
@@ -70,8 +71,10 @@ class CoreSettings(BaseModel):
     drop_on_full: bool = Field(
         True, description="When the queue is full: drop (True) or wait up to backpressure_wait_ms (False)."
     )
-    backpressure_policy: Literal["drop_newest", "drop_oldest", "block"] | None = Field(
-        None, description="Explicit policy; overrides drop_on_full (True = drop_newest, False = block)."
+    backpressure_policy: Literal["drop_newest", "drop_oldest", "block", "spill"] | None = Field(
+        None,
+        description="Explicit policy; overrides drop_on_full (True = drop_newest, False = block). 'spill' "
+        "writes the record to the disk spool (needs spool.enabled; the default policy while it is on).",
     )
     backpressure_wait_ms: int = Field(50, ge=0, description="How long 'block' waits for room before dropping.")
     protected_levels: list[str] = Field(
@@ -197,6 +200,7 @@ class Settings(BaseSettings):
     loki: LokiSettings = LokiSettings()
     postgres: PostgresSettings = PostgresSettings()
     cloudwatch: CloudWatchSettings = CloudWatchSettings()
+    spool: SpoolSettings = SpoolSettings()
     filter_config: FilterConfig = FilterConfig()
     redactor_config: RedactorConfig = RedactorConfig()
     sink_routing: SinkRoutingSettings = SinkRoutingSettings()
@@ -219,6 +223,17 @@ class Settings(BaseSettings):
                 raise ValueError(f'each sink given as a dict needs a "type" name, got {spec!r}')
         return value
 
+    @field_validator("spool")
+    @classmethod
+    def _spill_needs_the_spool(cls, value: SpoolSettings, info: ValidationInfo) -> SpoolSettings:
+        core = info.data.get("core")
+        if core is not None and core.backpressure_policy == "spill" and not value.enabled:
+            raise ValueError(
+                "FAPILOG_CORE__BACKPRESSURE_POLICY=spill needs the disk spool: set FAPILOG_SPOOL__ENABLED=true "
+                "(spool.enabled) or choose another policy"
+            )
+        return value
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -233,6 +248,15 @@ class Settings(BaseSettings):
         if preset:
             sources += (InitSettingsSource(settings_cls, init_kwargs=preset),)
         return sources
+
+
+def effective_policy(settings: Settings) -> str:
+    """The backpressure policy in force: ``core.policy``, except that with the spool on and no explicit
+    policy a full queue spills to disk."""
+    core = settings.core
+    if core.backpressure_policy is None and settings.spool.enabled:
+        return "spill"
+    return core.policy
 
 
 def _describe(exc: ValidationError) -> str:

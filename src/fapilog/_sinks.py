@@ -22,7 +22,7 @@ from fapilog._render import envelope, envelope_lines
 from fapilog._settings import Settings
 from fapilog.plugins.sinks import SerializedView
 
-__all__ = ["SinkAdapter", "build_exporters", "known_sink_types"]
+__all__ = ["SinkAdapter", "build_exporters", "known_sink_types", "spec_name"]
 
 
 def _load(module: str, attr: str) -> Any:
@@ -42,7 +42,17 @@ _BUILTIN: dict[str, Callable[[Settings, dict[str, Any]], Any]] = {
         None, **o
     ),  # OTEL_EXPORTER_OTLP_* configure it
     "postgres": lambda s, o: _load("fapilog.exporters.postgres", "postgres_exporter")(s.postgres, **o),
+    "spool": lambda s, o: _spool(s, o),  # noqa: PLW0108 - defined below, after build_exporters
 }
+
+
+def spec_name(spec: Any) -> str:
+    """A sink spec's name: the type of a name or dict, else the exporter's ``name`` or class name."""
+    if isinstance(spec, str):
+        return spec
+    if isinstance(spec, dict):
+        return str(spec.get("type"))
+    return str(getattr(spec, "name", None) or type(spec).__name__)
 
 
 def known_sink_types() -> list[str]:
@@ -188,3 +198,15 @@ def _views(batch: Sequence[ReadableLogRecord]) -> list[SerializedView]:
         start = end + 1
         end = raw.find(b"\n", start)
     return views
+
+
+def _spool(settings: Settings, options: dict[str, Any]) -> Any:
+    """``{"type": "spool", "sink": <a sink spec>, "directory": ..., <spool settings>}``: the sink behind a
+    disk spool of its own (settings from ``FAPILOG_SPOOL__*``, overridden by the options)."""
+    options = dict(options)
+    inner = options.pop("sink", None)
+    if inner is None:
+        raise ValueError('a "spool" sink needs "sink": the sink it spools for (a name or a dict)')
+    exporter = build_exporters([inner], console="stdout_json", diagnostics=Diagnostics(), settings=settings)[0]
+    factory = _load("fapilog.exporters.spool", "spool_exporter")
+    return factory(settings.spool, exporter, name=spec_name(inner), **options)
