@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
 import logging
 import os
@@ -363,43 +362,52 @@ def test_rejected_info_is_counted_by_aws_index_semantics(proxy: LimitsProxy, gro
 # ---- the event loop, settings, the environment ------------------------------------------------------------------
 
 
-class _SlowClient:
-    """The real boto3 client, each put taking 0.3 s longer, noting the thread it ran on."""
+class _GatedClient:
+    """The real boto3 client whose put waits (up to 10 s) until the event loop has ticked three times while
+    it waits, noting the thread it ran on and whether the loop released it."""
 
     def __init__(self, client: Any) -> None:
         self._client = client
         self.threads: list[threading.Thread] = []
+        self.in_put = threading.Event()
+        self.release = threading.Event()
+        self.released_by_loop: bool | None = None
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._client, name)
 
     def put_log_events(self, **kwargs: Any) -> Any:
         self.threads.append(threading.current_thread())
-        time.sleep(0.3)
+        self.in_put.set()
+        self.released_by_loop = self.release.wait(10)
         return self._client.put_log_events(**kwargs)
 
 
 def test_boto3_runs_off_the_event_loop(moto_url: str, group: str) -> None:
-    """While a put blocks for 0.3 s in boto3, the event loop keeps ticking: calls run in another thread."""
-    client = _SlowClient(logs_client(moto_url))
+    """While a put blocks in boto3, the event loop keeps running (it is what releases the put): calls run in
+    another thread."""
+    client = _GatedClient(logs_client(moto_url))
     exporter = CloudWatchExporter(group, log_stream_name=STREAM, client=client, **FAST)
-    ticks: list[float] = []
 
     async def main() -> None:
         async def ticker() -> None:
+            ticks_during_put = 0
             while True:
-                ticks.append(time.monotonic())
+                if client.in_put.is_set():
+                    ticks_during_put += 1
+                    if ticks_during_put >= 3:
+                        client.release.set()
                 await asyncio.sleep(0.01)
 
         task = asyncio.create_task(ticker())
         exporter.export(records_at([0, 1]))
-        await exporter.force_flush(10_000)
+        await exporter.force_flush(30_000)
         task.cancel()
         assert threading.current_thread() not in client.threads
 
     asyncio.run(main())
     assert client.threads
-    assert max(b - a for a, b in itertools.pairwise(ticks)) < 0.2
+    assert client.released_by_loop is True
     assert len(messages(moto_url, group)) == 2
 
 
