@@ -98,7 +98,9 @@ class Table:
             'WHERE "correlation_id" IS NOT NULL',
         ]
         if use_jsonb:
-            statements.append(f'CREATE INDEX IF NOT EXISTS {self._index("event_gin")} ON {q} USING GIN ("event" {gin_opclass})')
+            statements.append(
+                f'CREATE INDEX IF NOT EXISTS {self._index("event_gin")} ON {q} USING GIN ("event" {gin_opclass})'
+            )
         return statements
 
     def _index(self, suffix: str) -> str:
