@@ -21,6 +21,7 @@ from typing import Any
 
 from fapilog._optional import require
 from fapilog.exporters._delivery import Outcome, Payload, Reply
+from fapilog.exporters._pg_partitions import Partitioning
 from fapilog.exporters._pg_rows import Rows
 from fapilog.exporters._pg_schema import GIN_OPCLASSES, Table
 
@@ -55,6 +56,7 @@ class PoolSender:
         "gin_opclass",
         "max_size",
         "min_size",
+        "partitions",
         "table",
         "use_jsonb",
     )
@@ -71,6 +73,7 @@ class PoolSender:
         create_table: bool = True,
         use_jsonb: bool = True,
         gin_opclass: str = GIN_OPCLASSES[0],
+        partitions: Partitioning | None = None,
         pool: Any = None,
     ) -> None:
         self._connect = dict(connect)
@@ -82,6 +85,7 @@ class PoolSender:
         self.create_table = create_table
         self.use_jsonb = use_jsonb
         self.gin_opclass = gin_opclass
+        self.partitions = partitions
         self._pool = pool
         self._own = pool is None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -120,8 +124,16 @@ class PoolSender:
             pool = await self._get_pool()
             async with pool.acquire(timeout=self.acquire_timeout) as conn:
                 if not self._created:
-                    await self.table.create(conn, use_jsonb=self.use_jsonb, gin_opclass=self.gin_opclass)
+                    await self.table.create(
+                        conn,
+                        use_jsonb=self.use_jsonb,
+                        gin_opclass=self.gin_opclass,
+                        partitioned=self.partitions is not None,
+                    )
                     self._created = True
+                if self.partitions is not None:
+                    at = self.columns.index("timestamp")
+                    await self.partitions.ensure(conn, (row[at] for row in payload.rows))
                 started = True
                 await conn.copy_records_to_table(
                     self.table.name, schema_name=self.table.schema, columns=self.columns, records=payload.rows
@@ -166,6 +178,8 @@ def copy_outcome(exc: BaseException) -> Outcome:
     if not isinstance(exc, CopyFailed):  # pragma: no cover - the sender wraps everything
         return Outcome("retry", message=f"{type(exc).__name__}: {exc}", unknown=True)
     cause = exc.cause
+    if isinstance(cause, ValueError):  # our own refusal (e.g. a table of the wrong kind): retrying cannot help
+        return Outcome("failed", message=str(exc))
     if _is_server_error(cause) and not _transient(cause):
         sqlstate = getattr(cause, "sqlstate", "")
         message = f"PostgreSQL {sqlstate}: {exc}"

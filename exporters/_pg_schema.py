@@ -81,37 +81,50 @@ class Table:
     def qualified(self) -> str:
         return f"{quote_identifier(self.schema)}.{quote_identifier(self.name)}"
 
-    def ddl(self, *, use_jsonb: bool, gin_opclass: str = GIN_OPCLASSES[0]) -> list[str]:
+    def ddl(self, *, use_jsonb: bool, gin_opclass: str = GIN_OPCLASSES[0], partitioned: bool = False) -> list[str]:
         """CREATE TABLE / INDEX IF NOT EXISTS statements of the seed's schema (GIN only with JSONB, with the
-        operator class ``gin_opclass``)."""
+        operator class ``gin_opclass``); ``partitioned``: by range of ``timestamp`` (see ``_pg_partitions``)."""
         if gin_opclass not in GIN_OPCLASSES:
             raise ValueError(f"gin_opclass must be one of {list(GIN_OPCLASSES)}, not {gin_opclass!r}")
         q = self.qualified
-        columns = ",\n  ".join(f"{quote_identifier(c)} {t}" for c, t in COLUMNS.items())
+        types = {**COLUMNS, "timestamp": "TIMESTAMPTZ NOT NULL"} if partitioned else COLUMNS
+        columns = ",\n  ".join(f"{quote_identifier(c)} {t}" for c, t in types.items())
+        event = "JSONB" if use_jsonb else "JSON"
+        rest = f"created_at TIMESTAMPTZ NOT NULL DEFAULT NOW(),\n  {columns},\n  event {event} NOT NULL"
+        if partitioned:  # the partition key must be part of the primary key
+            body = f'id BIGSERIAL,\n  {rest},\n  PRIMARY KEY (id, "timestamp")'
+            table = f'CREATE TABLE IF NOT EXISTS {q} (\n  {body}\n) PARTITION BY RANGE ("timestamp")'
+        else:
+            table = f"CREATE TABLE IF NOT EXISTS {q} (\n  id BIGSERIAL PRIMARY KEY,\n  {rest}\n)"
         statements = [
-            f"CREATE TABLE IF NOT EXISTS {q} (\n  id BIGSERIAL PRIMARY KEY,\n"
-            f"  created_at TIMESTAMPTZ NOT NULL DEFAULT NOW(),\n  {columns},\n"
-            f"  event {'JSONB' if use_jsonb else 'JSON'} NOT NULL\n)",
+            table,
             f'CREATE INDEX IF NOT EXISTS {self._index("timestamp")} ON {q} ("timestamp" DESC)',
             f'CREATE INDEX IF NOT EXISTS {self._index("level")} ON {q} ("level")',
             f'CREATE INDEX IF NOT EXISTS {self._index("correlation_id")} ON {q} ("correlation_id") '
             'WHERE "correlation_id" IS NOT NULL',
         ]
         if use_jsonb:
-            statements.append(
-                f'CREATE INDEX IF NOT EXISTS {self._index("event_gin")} ON {q} USING GIN ("event" {gin_opclass})'
-            )
+            gin = self._index("event_gin")
+            statements.append(f'CREATE INDEX IF NOT EXISTS {gin} ON {q} USING GIN ("event" {gin_opclass})')
         return statements
 
     def _index(self, suffix: str) -> str:
         return quote_identifier(_index_name(self.name, suffix))
 
-    async def create(self, conn: Any, *, use_jsonb: bool, gin_opclass: str = GIN_OPCLASSES[0]) -> None:
+    async def create(
+        self, conn: Any, *, use_jsonb: bool, gin_opclass: str = GIN_OPCLASSES[0], partitioned: bool = False
+    ) -> None:
         """Create the schema (if missing), table and indexes on ``conn`` (an asyncpg connection), under an
-        advisory lock so that concurrent processes do it one after the other."""
+        advisory lock so that concurrent processes do it one after the other. A table that exists already
+        must be partitioned or not as asked (a ``ValueError`` says which otherwise)."""
         async with conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"fapilog:{self.qualified}")
             if not await conn.fetchval("SELECT 1 FROM pg_namespace WHERE nspname = $1", self.schema):
                 await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_identifier(self.schema)}")
-            for statement in self.ddl(use_jsonb=use_jsonb, gin_opclass=gin_opclass):
+            kind = await conn.fetchval("SELECT relkind::text FROM pg_class WHERE oid = to_regclass($1)", self.qualified)
+            if kind is not None and (kind == "p") != partitioned:
+                state = "is partitioned" if kind == "p" else "exists and is not partitioned"
+                wanted = "partition_by is set" if partitioned else "partition_by is not set"
+                raise ValueError(f"table {self.qualified} {state}, but {wanted}: use another table_name")
+            for statement in self.ddl(use_jsonb=use_jsonb, gin_opclass=gin_opclass, partitioned=partitioned):
                 await conn.execute(statement)

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from fapilog.exporters._delivery import Delivery, resilience
 from fapilog.exporters._netsettings import JsonList, validated
 from fapilog.exporters._network import NetworkExporter
+from fapilog.exporters._pg_partitions import Partitioning
 from fapilog.exporters._pg_pool import PoolSender, copy_outcome
 from fapilog.exporters._pg_rows import Row, RowCodec
 from fapilog.exporters._pg_schema import COLUMNS, Table, check_identifier
@@ -66,6 +67,17 @@ class PostgresSettings(BaseModel):
         description="Operator class of the GIN index on event: jsonb_path_ops (containment and JSON path "
         "queries, about twice as fast to insert) or jsonb_ops (also the key-existence operators).",
     )
+    partition_by: Literal["none", "day", "week", "month"] = Field(
+        "none",
+        description="Partition the table by range of timestamp, one partition per day, week or month (UTC); "
+        "only for a table fapilog creates.",
+    )
+    retention_partitions: int = Field(
+        0,
+        ge=0,
+        description="With partition_by: keep the current period and the N-1 before it, dropping older "
+        "partitions (0 keeps all).",
+    )
     include_raw_json: bool = Field(True, description="Store the whole envelope in event (else an empty object).")
     extract_fields: JsonList = Field(
         default_factory=lambda: list(COLUMNS),
@@ -89,6 +101,10 @@ class PostgresSettings(BaseModel):
     def _pool_sizes(self) -> PostgresSettings:
         if self.min_pool_size > self.max_pool_size:
             raise ValueError("min_pool_size cannot exceed max_pool_size")
+        if self.partition_by != "none" and "timestamp" not in self.extract_fields:
+            raise ValueError("partition_by needs the timestamp column: keep 'timestamp' in extract_fields")
+        if self.retention_partitions and self.partition_by == "none":
+            raise ValueError("retention_partitions needs partition_by (day, week or month)")
         return self
 
     def connect_arguments(self) -> dict[str, Any]:
@@ -148,6 +164,11 @@ class PostgresExporter(NetworkExporter):
             create_table=settings.create_table,
             use_jsonb=settings.use_jsonb,
             gin_opclass=settings.gin_opclass,
+            partitions=(
+                Partitioning(self.table, settings.partition_by, settings.retention_partitions)
+                if settings.partition_by != "none"
+                else None
+            ),
             pool=pool,
         )
         engine: Delivery[Row] = Delivery(
@@ -171,6 +192,12 @@ class PostgresExporter(NetworkExporter):
             **delivery,
         )
         super().__init__(engine, release=self._sender.release, shutdown_timeout=shutdown_timeout)
+
+    @property
+    def partitions_dropped(self) -> int:
+        """How many partitions retention has dropped (``partition_by`` with ``retention_partitions``)."""
+        partitions = self._sender.partitions
+        return partitions.dropped if partitions is not None else 0
 
     @property
     def sanitised(self) -> int:
