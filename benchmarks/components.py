@@ -7,9 +7,9 @@ Run with the project's interpreter (the one fapilog is installed in)::
 
 Groups: 1. each built-in stage alone (µs per record) and the stages end to end into a file; 2. the Loki
 encoder; 3. CloudWatch Logs into moto's server; 4. PostgreSQL into the seed's indexed schema (skipped with a
-note when the server does not answer); 5. the rotating file. Every measurement is warmed up first and is the
-median of 3 runs, interleaved with the other measurements of its group. The tables are printed and written to
-``benchmarks/results/components.md``.
+note when the server does not answer); 5. the rotating file; 6. the disk spool against the in-memory queue.
+Every measurement is warmed up first and is the median of 3 runs, interleaved with the other measurements of
+its group. The tables are printed and written to ``benchmarks/results/components.md``.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from _components_common import Sizes, Table, clean_environment
 from _runner import HERE
 from run import _commit, _machine
 
-GROUPS = ("stages", "loki", "cloudwatch", "postgres", "files")
+GROUPS = ("stages", "loki", "cloudwatch", "postgres", "files", "spool")
 
 
 def _parse() -> argparse.Namespace:
@@ -43,6 +43,7 @@ def _groups(only: set[str] | None) -> list[tuple[str, Callable[[Sizes], Table]]]
     # Imported here, after the environment is cleaned: they import fapilog.
     from _components_pg import postgres
     from _components_sinks import cloudwatch, loki_encoder, rotating_files
+    from _components_spool import spool_costs
     from _components_stages import pipeline_costs, stage_costs
 
     chosen = [
@@ -52,6 +53,7 @@ def _groups(only: set[str] | None) -> list[tuple[str, Callable[[Sizes], Table]]]
         ("cloudwatch", cloudwatch),
         ("postgres", postgres),
         ("files", rotating_files),
+        ("spool", spool_costs),
     ]
     return [(group, measure) for group, measure in chosen if only is None or group in only]
 

@@ -30,14 +30,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 from fapilog._diagnostics import Diagnostics
-from fapilog._otel import Record
-from fapilog.exporters._spool_codec import decode_batch, encode_batch
+from fapilog.exporters._spool_codec import encode_batch
 from fapilog.exporters._spool_cursor import Cursor
 from fapilog.exporters._spool_lock import DirectoryLock
+from fapilog.exporters._spool_reader import read_records
 from fapilog.exporters._spool_segment import (
     FRAME_HEADER,
     SEGMENT_HEADER,
-    Damage,
     Frame,
     check_segment,
     encode_frame,
@@ -389,7 +388,9 @@ class Store:
                     if i >= self._read_segment
                 ]
                 epoch, index, disk_seq, end_seq = self._epoch, self._read_segment, self._disk_seq, self._next_seq
-            got = _read(parts, index, disk_seq, wanted=seq, end_seq=end_seq, diagnostics=self._diagnostics)
+            got = read_records(
+                parts, index, disk_seq, wanted=seq, limit=limit, end_seq=end_seq, diagnostics=self._diagnostics
+            )
             with self._lock:
                 if epoch != self._epoch or seq != self._read_seq:
                     continue
@@ -567,91 +568,8 @@ class Store:
         self._lock_file.forget()
 
 
-@dataclass(slots=True)
-class _Read:
-    """What a read from disk found: the records of the first frame past the read position (``first`` is its
-    sequence number; None when there was none), where reading stopped, and the damage seen on the way."""
-
-    records: list[Any]
-    first: int | None
-    segment: int
-    offset: int
-    expected: int
-    damages: list[tuple[int | None, str]]
-
-
-def _read(
-    parts: list[tuple[Path, int, int, int]],
-    index: int,
-    expected: int,
-    *,
-    wanted: int,
-    end_seq: int,
-    diagnostics: Diagnostics,
-) -> _Read:
-    """Read frames from ``parts`` (path, start, end, first seq of each segment from the read position) until one
-    holds records at or after ``wanted``. Runs outside the store's lock; ``expected`` is the sequence number
-    the next frame should start with, so gaps (lost records) show; ``end_seq`` is where the written records
-    end, so records missing at the very end show too."""
-    damages: list[tuple[int | None, str]] = []
-    unknown: str | None = None  # a damaged stretch whose records are counted from the next sound frame
-
-    def gap(seq: int, where: str) -> None:
-        """Records before ``seq`` that no sound frame held (only those not yet delivered count)."""
-        nonlocal unknown
-        lost = seq - max(expected, wanted)
-        if unknown is not None:
-            if seq > wanted:
-                damages.append((max(lost, 1), unknown))
-            unknown = None
-        elif lost > 0:
-            damages.append((lost, f"{where}: records {max(expected, wanted)}..{seq - 1} missing"))
-
-    segment, offset = index, parts[0][1] if parts else SEGMENT_HEADER
-    for n, (path, start, end, first) in enumerate(parts):
-        segment, offset = index + n, start
-        if n > 0:
-            gap(max(first, expected), path.name)
-            expected = max(expected, first)
-        try:
-            for item in read_frames(path, start, end):
-                offset = item.end
-                if isinstance(item, Damage):
-                    where = f"{path.name} at byte {item.offset}: {item.reason}"
-                    if item.records is None or item.seq is None:
-                        if unknown is None:
-                            unknown = where
-                        continue
-                    gap(item.seq, path.name)
-                    lost = item.seq + item.records - max(item.seq, wanted)
-                    if lost > 0:
-                        damages.append((lost, where))
-                    expected = max(expected, item.seq + item.records)
-                    continue
-                gap(item.seq, path.name)
-                expected = max(expected, item.seq + item.count)
-                if item.seq + item.count <= wanted:
-                    continue
-                try:
-                    records = decode_batch(item.payload)
-                except Exception as exc:
-                    damages.append((item.count, f"{path.name} at byte {item.offset}: undecodable ({exc})"))
-                    continue
-                return _Read(records, item.seq, segment, offset, expected, damages)
-        except OSError as exc:
-            diagnostics.warn("spool", "spool read failed", path=str(path), error=exc)
-            return _Read([], None, segment, offset, expected, damages)
-    gap(max(end_seq, expected), "end of the spool")
-    return _Read([], None, segment, offset, max(end_seq, expected), damages)
-
-
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         written = os.write(fd, view)
         view = view[written:]
-
-
-def decode(records: bytes) -> list[Record]:
-    """Records of one frame's payload (for tools and tests)."""
-    return decode_batch(records)
