@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -20,10 +21,12 @@ def service_unavailable(reason: str) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _reset_fapilog(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _reset_fapilog(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     for key in list(os.environ):
         if key.startswith(("FAPILOG_", "OTEL_")) and not key.startswith(("FAPILOG_REQUIRE_", "FAPILOG_TEST_")):
             monkeypatch.delenv(key)
+    # State a test leaves (a spool's default directory) goes to its own temporary directory, not ~/.local.
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     testing.reset()
     yield
     testing.reset()
