@@ -15,11 +15,12 @@ import struct
 import zlib
 from pathlib import Path
 
-__all__ = ["Cursor"]
+__all__ = ["CURSOR_BYTES", "Cursor"]
 
 _SLOT = struct.Struct("<QQQI4x")  # 32 bytes
 _BODY = struct.Struct("<QQQ")
 _NAME = "cursor"
+CURSOR_BYTES = 2 * _SLOT.size  # the file's size once written
 
 
 class Cursor:

@@ -40,7 +40,7 @@ def _holder(path: Path) -> int | None:
 class DirectoryLock:
     """An exclusive, non-blocking lock on a directory; ``release`` (or the process ending) frees it."""
 
-    __slots__ = ("_fd", "path")
+    __slots__ = ("_fd", "path", "size")
 
     def __init__(self, directory: Path) -> None:
         self.path = directory / _NAME
@@ -53,8 +53,13 @@ class DirectoryLock:
         except BaseException:
             os.close(fd)
             raise
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+        holder = f"{os.getpid()}\n".encode("ascii")
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, holder, 0)
+        except OSError:  # the pid only serves the error message of a second opener
+            holder = b""
+        self.size = len(holder)  # bytes the lock file holds
         self._fd: int | None = fd
 
     @property

@@ -13,9 +13,10 @@ appended one ``write`` each::
     payload     the records (``_spool_codec``)
 
 The header checksum makes a frame's length and numbering trustworthy before its payload is read. A frame
-whose header is sound but whose payload fails its checksum is skipped exactly (its ``count`` records are
-counted corrupt). A damaged header (a flipped byte, a torn tail) makes the reader look for the next magic
-number whose header checks out; the records between are counted from the sequence numbers on either side.
+whose header is sound but whose payload fails its checksum, or is cut short (a torn tail), is skipped exactly
+(its ``count`` records are counted corrupt). A damaged header (a flipped byte, a torn tail) makes the reader
+look for the next magic number whose header checks out; the records between are counted from the sequence
+numbers on either side.
 """
 
 from __future__ import annotations
@@ -148,10 +149,8 @@ def parse_frames(data: bytes, base: int, *, final: bool) -> Iterator[Frame | Dam
         if end > size:
             if not final:
                 return
-            nxt = _resync(data, pos)
-            known = nxt < size
-            reason = "short frame" if known else "torn tail"
-            yield Damage(base + pos, base + nxt, seq if known else None, count if known else None, reason)
+            nxt = _resync(data, pos)  # the header checks out, so its numbering holds: the records are known
+            yield Damage(base + pos, base + nxt, seq, count, "short frame" if nxt < size else "torn tail")
             pos = nxt
             continue
         payload = data[pos + FRAME_HEADER : end]

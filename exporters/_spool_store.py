@@ -1,24 +1,29 @@
 """The spool's store: one directory, appended by producers, read and acknowledged by one consumer.
 
 Records are numbered in the order they are appended (sequence numbers never go back, across restarts too).
-``append`` writes one frame per batch to the active segment (``_spool_segment``) with a single ``write``;
-``take`` hands out the next records, from a small in-memory copy of the newest batches when it has them and
-from the segment files otherwise; ``ack`` moves the cursor (``_spool_cursor``) past records the exporter
-accepted and deletes segments that are wholly acknowledged.
+``append`` writes one frame per batch to the newest segment (``_spool_files``, ``_spool_segment``) with a
+single ``write``; ``take`` hands out the next records, from a small in-memory copy of the newest batches when
+it has them and from the segment files otherwise (``_spool_reader``); ``ack`` moves the cursor
+(``_spool_cursor``) past records the exporter accepted and deletes segments that are wholly acknowledged.
+The consumer takes one batch at a time: it acknowledges (or gives up on) a batch before taking the next.
 
 Durability follows ``fsync``: ``batch`` syncs every append before it returns; ``interval`` syncs from a
-background thread every ``fsync_interval`` seconds when something was written; ``never`` leaves it to the
+background thread every ``fsync_interval`` seconds when something was written (new and finished segments and
+the directory included, so an appending thread never waits for an fsync); ``never`` leaves it to the
 operating system. (A process killed with SIGKILL loses nothing written either way: the kernel still has
-it. The policy is about the machine losing power.)
+it. The policy is about the machine losing power.) The cursor is synced by the same thread, at least every
+``fsync_interval`` seconds (except with ``never``).
 
-Disk use is bounded by ``max_bytes`` (segments included whole). At the bound, ``drop_oldest`` deletes the
-oldest segment (its records not yet handed out count as ``dropped``); ``block`` waits up to
+Disk use is bounded by ``max_bytes``: the segments, whole, and the cursor and lock files. A batch that could
+not fit even in an empty spool is refused at once. At the bound, ``drop_oldest`` deletes the oldest segment:
+its records not yet handed out count as ``dropped`` at once, those handed out and not yet acknowledged (no
+longer on disk) count as ``dropped`` only if the consumer gives up on them; ``block`` waits up to
 ``block_timeout`` seconds for the consumer to free room, then refuses the batch (counted as ``dropped``).
+Errors (a full disk, a removed directory) are contained: the batch is refused and counted, never raised.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import threading
 import time
@@ -31,25 +36,17 @@ from typing import Any, Literal
 
 from fapilog._diagnostics import Diagnostics
 from fapilog.exporters._spool_codec import encode_batch
-from fapilog.exporters._spool_cursor import Cursor
+from fapilog.exporters._spool_cursor import CURSOR_BYTES, Cursor
+from fapilog.exporters._spool_files import SegmentFiles, open_segments, sync_files
 from fapilog.exporters._spool_lock import DirectoryLock
 from fapilog.exporters._spool_reader import read_records
-from fapilog.exporters._spool_segment import (
-    FRAME_HEADER,
-    SEGMENT_HEADER,
-    Frame,
-    check_segment,
-    encode_frame,
-    read_frames,
-    segment_header,
-    segment_name,
-    segment_seq,
-)
+from fapilog.exporters._spool_segment import FRAME_HEADER, SEGMENT_HEADER, encode_frame
 
 __all__ = ["FsyncPolicy", "OverflowPolicy", "SpoolStats", "Store"]
 
 FsyncPolicy = Literal["batch", "interval", "never"]
 OverflowPolicy = Literal["drop_oldest", "block"]
+_MIN_BYTES = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,20 +62,11 @@ class SpoolStats:
     corrupt_regions: int = 0  # damaged stretches found
     retried: int = 0  # delivery attempts that failed and were retried
     pending: int = 0  # on disk and not yet acknowledged
-    disk_bytes: int = 0
+    disk_bytes: int = 0  # segments, cursor and lock file
     segments: int = 0
     next_seq: int = 0  # the sequence number the next record gets
-    synced_seq: int = 0  # every record below it is on disk and (per the policy) synced
+    synced_seq: int = 0  # every record below it is as durable as the policy makes it (written, with never)
     acked_seq: int = 0  # every record below it is acknowledged
-
-
-class _Segment:
-    __slots__ = ("first", "path", "size")
-
-    def __init__(self, first: int, path: Path, size: int) -> None:
-        self.first = first
-        self.path = path
-        self.size = size
 
 
 class _Cached:
@@ -113,10 +101,10 @@ class Store:
             raise ValueError(f"fsync must be batch, interval or never, not {fsync!r}")
         if overflow not in ("drop_oldest", "block"):
             raise ValueError(f"overflow must be drop_oldest or block, not {overflow!r}")
-        if max_bytes < 2 * SEGMENT_HEADER + 2 * FRAME_HEADER or segment_bytes < 1 or fsync_interval <= 0:
-            raise ValueError("max_bytes, segment_bytes and fsync_interval must be positive (max_bytes >= 128)")
+        if max_bytes < _MIN_BYTES or segment_bytes < 1 or fsync_interval <= 0:
+            raise ValueError(f"max_bytes (>= {_MIN_BYTES}), segment_bytes and fsync_interval must be positive")
         self.directory = Path(directory)
-        self.fsync = fsync
+        self.fsync: FsyncPolicy = fsync
         self.fsync_interval = fsync_interval
         self.max_bytes = max_bytes
         self.segment_bytes = min(segment_bytes, max(max_bytes // 4, SEGMENT_HEADER + FRAME_HEADER))
@@ -126,9 +114,7 @@ class Store:
         self._diagnostics = diagnostics or Diagnostics()
         self.directory.mkdir(parents=True, exist_ok=True)
         self._lock_file = DirectoryLock(self.directory)
-        self._lock = threading.Lock()
-        self._room = threading.Condition(self._lock)
-        self._data = threading.Condition(self._lock)
+        self._new_locks()
         self._counts = dict.fromkeys(("spooled", "acked", "replayed", "duplicates", "dropped", "retried"), 0)
         self._corrupt = 0
         self._corrupt_regions = 0
@@ -137,6 +123,8 @@ class Store:
         self._cache: deque[_Cached] = deque()
         self._cached = 0
         self._leftover: list[Any] = []
+        self._gap: tuple[int, int] | None = None  # records skipped (lost) while a batch was out: acked past
+        self._orphan_end = 0  # records below it that are out have no copy on disk (dropped): lost if refused
         try:
             self._cursor = Cursor(self.directory)
             self._recover()
@@ -149,56 +137,40 @@ class Store:
             self._syncer = threading.Thread(target=self._sync_loop, name="fapilog-spool-sync", daemon=True)
             self._syncer.start()
 
+    def _new_locks(self) -> None:
+        self._lock = threading.Lock()
+        self._room = threading.Condition(self._lock)
+        self._data = threading.Condition(self._lock)
+        self._sync_lock = threading.Lock()  # one sync at a time, and none while closing
+
     # ---- opening ------------------------------------------------------------------------------------------
 
     def _recover(self) -> None:
-        """Find the segments, make the newest one sound to append to, and place the reader at the cursor."""
-        found = sorted(
-            (seq, p) for p in self.directory.iterdir() if (seq := segment_seq(p)) is not None and p.is_file()
-        )
-        segments: list[_Segment] = []
-        for seq, path in found:
-            if check_segment(path):
-                segments.append(_Segment(seq, path, path.stat().st_size))
-            else:  # not even a segment header: nothing in it can be trusted
-                self._quarantine(path, "bad segment header")
-        next_seq = max(self._cursor.acked, self._cursor.sending)
-        if segments:
-            last = segments[-1]
-            next_seq = max(next_seq, last.first)
-            sound_end = SEGMENT_HEADER
-            for item in read_frames(last.path, SEGMENT_HEADER, last.size):
-                if isinstance(item, Frame):
-                    sound_end = item.end
-                    next_seq = max(next_seq, item.seq + item.count)
-            if sound_end < last.size:  # a torn or damaged tail: cut it off so appends follow sound frames
-                self._count_damage(None, f"{last.path.name}: damaged tail of {last.size - sound_end} bytes cut")
-                with open(last.path, "r+b") as f:
-                    f.truncate(sound_end)
-                last.size = sound_end
-        self._segments = segments
-        self._next_seq = next_seq
+        """Find the segments (``open_segments`` makes them sound) and place the reader at the cursor."""
+        cursor = self._cursor
+        opened = open_segments(self.directory, cursor.acked)
+        for records, detail in opened.damages:
+            self._count_damage(records, detail)
+        segments = opened.segments
+        next_seq = max(cursor.acked, cursor.sending, opened.next_seq)
         first = segments[0].first if segments else next_seq
-        self._acked = min(max(self._cursor.acked, first), next_seq)
-        self._dup_until = min(self._cursor.sending, next_seq)  # taken before the restart, maybe delivered
+        self._acked = min(max(cursor.acked, first), next_seq)
+        self._files = SegmentFiles(
+            self.directory, segments, fsync=self.fsync, overhead=CURSOR_BYTES + self._lock_file.size
+        )
+        while len(segments) > 1 and segments[1].first <= self._acked:  # acknowledged, not yet deleted
+            self._files.delete_oldest()
+        self._next_seq = next_seq
+        self._dup_until = min(cursor.sending, next_seq)  # taken before the restart, maybe delivered
         self._backlog_until = next_seq  # records from an earlier process: replayed when delivered
         self._read_seq = self._acked
         self._disk_seq = self._acked  # the first record the next frame read from disk must give
         self._read_segment = 0
         self._read_offset = SEGMENT_HEADER
-        self._bytes = sum(s.size for s in segments)
-        if not segments or segments[-1].size >= self.segment_bytes:
-            self._new_segment()
-        else:
-            self._open_active()
+        self._files.open_active(next_seq, self.segment_bytes, appendable=opened.appendable)
         self._synced_seq = next_seq
         self._dirty = False
-        self._cursor.write(self._acked, max(self._acked, self._dup_until))
-
-    def _quarantine(self, path: Path, reason: str) -> None:
-        self._count_damage(None, f"{path.name}: {reason}")
-        with contextlib.suppress(OSError):
-            path.rename(path.with_name(path.name + ".corrupt"))
+        self._mark(self._acked, max(self._acked, self._dup_until))
 
     def _count_damage(self, records: int | None, detail: str) -> None:
         """A damaged stretch: ``records`` lost when known (else counted as one)."""
@@ -206,27 +178,12 @@ class Store:
         self._corrupt += records if records is not None else 1
         self._diagnostics.warn("spool", "damaged spool data skipped", directory=str(self.directory), detail=detail)
 
-    def _open_active(self) -> None:
-        active = self._segments[-1]
-        self._fd = os.open(active.path, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
-
-    def _new_segment(self) -> None:
-        path = self.directory / segment_name(self._next_seq)
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
-        os.write(fd, segment_header(self._next_seq))
-        self._segments.append(_Segment(self._next_seq, path, SEGMENT_HEADER))
-        self._bytes += SEGMENT_HEADER
-        self._fd = fd
-        if self.fsync != "never":
-            os.fsync(fd)
-            self._sync_directory()
-
-    def _sync_directory(self) -> None:
-        fd = os.open(self.directory, os.O_RDONLY | os.O_CLOEXEC)
+    def _mark(self, acked: int, sending: int) -> None:
+        """Write the cursor; a failure is reported (the position in memory is right, the file catches up)."""
         try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+            self._cursor.write(acked, sending)
+        except OSError as exc:
+            self._diagnostics.warn("spool", "cursor write failed", directory=str(self.directory), error=exc)
 
     # ---- producers ----------------------------------------------------------------------------------------
 
@@ -249,33 +206,28 @@ class Store:
             if self._closed:
                 self._counts["dropped"] += n
                 return False
-            active = self._segments[-1]
-            if active.size > SEGMENT_HEADER and active.size + size > self.segment_bytes:
-                self._rotate()
-            if not self._make_room(size, n):
-                return False
-            seq = self._next_seq
-            frame = encode_frame(seq, n, payload, pcrc)
-            active = self._segments[-1]
+            files = self._files
             try:
-                _write_all(self._fd, frame)
+                if not self._make_room(size, n):
+                    return False
+                if files.fd >= 0 and self._rotation_due(size):
+                    files.rotate(self._next_seq)
+                seq = self._next_seq
+                files.write(encode_frame(seq, n, payload, pcrc), seq)
             except OSError as exc:
-                self._undo_write(active)
                 self._counts["dropped"] += n
                 self._diagnostics.warn("spool", "spool write failed", directory=str(self.directory), error=exc)
                 return False
-            active.size += size
-            self._bytes += size
             self._next_seq = seq + n
             self._counts["spooled"] += n
             if self.cache_records:
-                self._cache.append(_Cached(seq, records, len(self._segments) - 1, active.size))
+                self._cache.append(_Cached(seq, records, len(files.segments) - 1, files.segments[-1].size))
                 self._cached += n
                 while self._cached > self.cache_records:
                     self._cached -= len(self._cache.popleft().records)
             if self.fsync == "batch":
                 try:
-                    os.fsync(self._fd)
+                    os.fsync(files.fd)
                     self._synced_seq = self._next_seq
                 except OSError as exc:
                     self._diagnostics.warn("spool", "fsync failed", directory=str(self.directory), error=exc)
@@ -284,31 +236,20 @@ class Store:
             self._data.notify_all()
         return True
 
-    def _undo_write(self, active: _Segment) -> None:
-        """After a failed write (a full disk): cut whatever part of the frame landed."""
-        with contextlib.suppress(OSError):
-            os.ftruncate(self._fd, active.size)
-
-    def _rotate(self) -> None:
-        old = self._fd
-        try:
-            if self.fsync != "never":
-                os.fsync(old)
-        finally:
-            os.close(old)
-        self._synced_seq = self._next_seq if self.fsync != "never" else self._synced_seq
-        self._new_segment()
-
     def _make_room(self, size: int, n: int) -> bool:
-        """Apply the overflow policy until ``size`` more bytes fit (lock held); False: refused, counted."""
+        """Apply the overflow policy until a frame of ``size`` bytes fits, with the segment it may start
+        (lock held); False: refused, counted. (OSError when a segment could not be started.)"""
+        files = self._files
+        if files.overhead + SEGMENT_HEADER + size > self.max_bytes:  # never fits: keep what is there
+            return self._refuse(n, "batch larger than the spool's max_bytes refused")
         deadline = None
-        while self._bytes + size > self.max_bytes:
+        while files.bytes + self._footprint(size) > self.max_bytes:
             if self.overflow == "drop_oldest":
-                if len(self._segments) > 1:
+                if len(files.segments) > 1:
                     self._drop_oldest()
                     continue
-                if self._segments[-1].size > SEGMENT_HEADER:  # start a new segment so the old one can go
-                    self._rotate()
+                if files.segments and files.segments[-1].size > SEGMENT_HEADER:  # so that the old one can go
+                    files.rotate(self._next_seq)
                     continue
             else:
                 if deadline is None:
@@ -317,35 +258,54 @@ class Store:
                 if remaining > 0 and not self._closed:
                     self._room.wait(remaining)
                     continue
-            self._counts["dropped"] += n
-            self._diagnostics.warn("spool", "spool full: records refused", directory=str(self.directory), records=n)
-            return False
+            return self._refuse(n, "spool full: records refused")
         return True
 
+    def _footprint(self, size: int) -> int:
+        """The bytes a frame of ``size`` bytes adds: a new segment's header too when one must be started."""
+        files = self._files
+        if files.fd < 0:
+            return size + SEGMENT_HEADER
+        return size + (SEGMENT_HEADER if self._rotation_due(size) else 0)
+
+    def _rotation_due(self, size: int) -> bool:
+        active = self._files.segments[-1]
+        return active.size > SEGMENT_HEADER and active.size + size > self.segment_bytes
+
+    def _refuse(self, n: int, why: str) -> bool:
+        self._counts["dropped"] += n
+        self._diagnostics.warn("spool", why, directory=str(self.directory), records=n)
+        return False
+
     def _drop_oldest(self) -> None:
-        """Delete the oldest segment (lock held); its records not yet handed out are counted as dropped."""
-        oldest = self._segments.pop(0)
-        end = self._segments[0].first
+        """Delete the oldest segment (lock held). Its records not yet handed out are counted as dropped; those
+        handed out and not acknowledged are counted only if the consumer gives up on them (``not_sent``)."""
+        oldest = self._files.delete_oldest()
+        end = self._files.segments[0].first
         lost = max(0, end - max(oldest.first, self._read_seq))
-        with contextlib.suppress(OSError):
-            oldest.path.unlink()
-        self._bytes -= oldest.size
+        if self._read_seq > max(oldest.first, self._acked):
+            self._orphan_end = max(self._orphan_end, min(self._read_seq, end))
         self._epoch += 1
         if lost:
             self._counts["dropped"] += lost
             self._diagnostics.warn("spool", "spool full: oldest records dropped", records=lost)
+        self._segment_deleted()
         if self._read_segment == 0:
-            self._read_offset = SEGMENT_HEADER
             self._disk_seq = max(self._disk_seq, end)
-        else:
-            self._read_segment -= 1
         if self._read_seq < end:
             self._leftover = []
             self._skip_to(end)
-        for entry in self._cache:
-            entry.segment -= 1
         while self._cache and self._cache[0].seq < end:
             self._cached -= len(self._cache.popleft().records)
+
+    def _segment_deleted(self) -> None:
+        """The oldest segment is gone: shift the positions that index the segments (lock held)."""
+        if self._read_segment == 0:  # it was read to its end (or dropped): go on at the start of the next
+            self._read_offset = SEGMENT_HEADER
+        else:
+            self._read_segment -= 1
+        for entry in self._cache:
+            entry.segment -= 1
 
     # ---- the consumer -------------------------------------------------------------------------------------
 
@@ -384,7 +344,7 @@ class Store:
                     return self._hand_out(seq, self._keep(entry.seq, entry.records, limit))
                 parts = [
                     (s.path, self._read_offset if i == self._read_segment else SEGMENT_HEADER, s.size, s.first)
-                    for i, s in enumerate(self._segments)
+                    for i, s in enumerate(self._files.segments)
                     if i >= self._read_segment
                 ]
                 epoch, index, disk_seq, end_seq = self._epoch, self._read_segment, self._disk_seq, self._next_seq
@@ -408,15 +368,17 @@ class Store:
         return self._read_seq, []
 
     def _skip_to(self, seq: int) -> None:
-        """Move the read position over records that cannot be handed out (lost), lock held; with nothing in
-        flight the acknowledged position follows, so lost records are not waited for."""
+        """Move the read position over records that cannot be handed out (lost), lock held. The acknowledged
+        position follows at once when nothing is out, else when what is out is acknowledged (``ack``), so
+        lost records are neither waited for nor counted as delivered."""
         if seq <= self._read_seq:
             return
-        idle = self._acked >= self._read_seq
-        self._read_seq = seq
-        if idle:
+        if self._acked >= self._read_seq:
             self._acked = seq
-            self._cursor.write(seq, seq)
+            self._mark(seq, seq)
+        else:
+            self._gap = (self._gap[0] if self._gap is not None else self._read_seq, seq)
+        self._read_seq = seq
 
     def _keep(self, first: int, records: list[Any], limit: int) -> list[Any]:
         """The part of a batch at or after the read position, up to ``limit``; the rest waits (lock held)."""
@@ -430,7 +392,7 @@ class Store:
         end = seq + len(records)
         self._read_seq = end
         if records:
-            self._cursor.write(self._acked, end)
+            self._mark(self._acked, end)
         return seq, records
 
     def ack(self, end: int, *, replay: bool = False) -> None:
@@ -447,27 +409,32 @@ class Store:
             backlog = n if replay else max(0, min(end, self._backlog_until) - start)
             self._counts["replayed"] += backlog
             self._counts["duplicates"] += max(0, min(end, self._dup_until) - start)
+            if self._gap is not None and end >= self._gap[0]:  # what was lost meanwhile is not waited for
+                end = max(end, self._gap[1])
+                self._gap = None
             self._acked = end
-            self._cursor.write(end, max(end, self._read_seq))
-            while len(self._segments) > 1 and self._segments[1].first <= end:
-                done = self._segments.pop(0)
-                with contextlib.suppress(OSError):
-                    done.path.unlink()
-                self._bytes -= done.size
-                if self._read_segment == 0:  # it was read to its end: go on at the start of the next
-                    self._read_offset = SEGMENT_HEADER
-                else:
-                    self._read_segment -= 1
-                for entry in self._cache:
-                    entry.segment -= 1
+            self._mark(end, max(end, self._read_seq))
+            segments = self._files.segments
+            while len(segments) > 1 and segments[1].first <= end:
+                self._files.delete_oldest()
+                self._segment_deleted()
             self._room.notify_all()
 
     def not_sent(self) -> None:
         """The records handed out and not acknowledged were refused by the exporter (not delivered): the next
-        process sends them without counting them as possible duplicates. (Before closing.)"""
+        process sends them without counting them as possible duplicates; those no longer on disk (the
+        overflow policy deleted them meanwhile) are counted as dropped. (Before closing.)"""
         with self._lock:
-            if not self._closed:
-                self._cursor.write(self._acked, self._acked)
+            if self._closed:
+                return
+            lost = max(0, min(self._orphan_end, self._read_seq) - self._acked)
+            if lost:  # the first records out: counted, and not waited for
+                self._counts["dropped"] += lost
+                self._diagnostics.warn("spool", "spool full: undelivered records dropped", records=lost)
+                self._acked += lost
+                if self._gap is not None and self._acked >= self._gap[0]:
+                    self._acked, self._gap = self._gap[1], None
+            self._mark(self._acked, self._acked)
 
     def count_retry(self) -> None:
         self._count("retried", 1)
@@ -479,9 +446,13 @@ class Store:
     # ---- state ----------------------------------------------------------------------------------------------
 
     def pending(self) -> int:
-        """Records on disk not yet acknowledged."""
+        """Records on disk (or out for delivery) not yet acknowledged."""
         with self._lock:
-            return self._next_seq - self._acked
+            return self._pending()
+
+    def _pending(self) -> int:
+        gap = self._gap[1] - self._gap[0] if self._gap is not None else 0
+        return self._next_seq - self._acked - gap
 
     @property
     def next_seq(self) -> int:
@@ -503,9 +474,9 @@ class Store:
                 corrupt=self._corrupt,
                 corrupt_regions=self._corrupt_regions,
                 retried=c["retried"],
-                pending=self._next_seq - self._acked,
-                disk_bytes=self._bytes,
-                segments=len(self._segments),
+                pending=self._pending(),
+                disk_bytes=self._files.bytes,
+                segments=len(self._files.segments),
                 next_seq=self._next_seq,
                 synced_seq=self._synced_seq if self.fsync != "never" else self._next_seq,
                 acked_seq=self._acked,
@@ -514,21 +485,24 @@ class Store:
     # ---- durability -----------------------------------------------------------------------------------------
 
     def sync(self) -> None:
-        """fsync what was written (and the cursor) now."""
-        with self._lock:
-            if self._closed:
-                return
-            fd, upto, dirty = self._fd, self._next_seq, self._dirty
-            self._dirty = False
-        try:
-            if dirty:
-                os.fsync(fd)
-            self._cursor.sync()
-        except OSError as exc:  # a descriptor closed by a rotation meanwhile (the rotation synced it)
-            if not self._closed:
+        """fsync what was written, finished and started segments, the directory and the cursor, now."""
+        with self._sync_lock:
+            with self._lock:
+                if self._closed:
+                    return
+                fd, retired, dir_dirty = self._files.sync_work()
+                dirty, self._dirty = self._dirty, False
+                upto = self._next_seq
+            try:
+                sync_files(fd if dirty else -1, retired, self.directory if dir_dirty else None)
+                self._cursor.sync()
+            except OSError as exc:
                 self._diagnostics.warn("spool", "fsync failed", directory=str(self.directory), error=exc)
-        with self._lock:
-            self._synced_seq = max(self._synced_seq, upto)
+                with self._lock:
+                    self._dirty = True  # try again; what was written is not known to be synced
+                return
+            with self._lock:
+                self._synced_seq = max(self._synced_seq, upto)
 
     def _sync_loop(self) -> None:
         while not self._stop_sync.wait(self.fsync_interval):
@@ -545,13 +519,15 @@ class Store:
         self._stop_sync.set()
         if self._syncer is not None and self._syncer is not threading.current_thread():
             self._syncer.join(5.0)
-        with contextlib.suppress(OSError):
-            if self.fsync != "never":
-                os.fsync(self._fd)
-                self._cursor.sync()
-        with contextlib.suppress(OSError):
-            os.close(self._fd)
-        self._cursor.close()
+        with self._sync_lock:
+            sync = self.fsync != "never"
+            self._files.close(sync=sync)
+            if sync:
+                try:
+                    self._cursor.sync()
+                except OSError as exc:
+                    self._diagnostics.warn("spool", "fsync failed", directory=str(self.directory), error=exc)
+            self._cursor.close()
         self._lock_file.release()
 
     @property
@@ -559,17 +535,12 @@ class Store:
         return self._closed
 
     def forget(self) -> None:
-        """In a forked child: drop the parent's descriptors without touching the parent's files or lock."""
+        """In a forked child: drop the parent's descriptors without touching the parent's files or lock, with
+        fresh locks (another thread of the parent may have held one at the fork)."""
+        self._new_locks()
         self._closed = True
         self._stop_sync.set()
-        with contextlib.suppress(OSError):
-            os.close(self._fd)
+        self._syncer = None
+        self._files.close(sync=False)
         self._cursor.close()
         self._lock_file.forget()
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]

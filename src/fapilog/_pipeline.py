@@ -176,7 +176,9 @@ class Pipeline:
             self._slot.release()
 
     def _after_fork_in_child(self) -> None:
-        """A forked child never writes into the parent's spools: no spill, and the parent's files let go."""
+        """A forked child never writes into the parent's spools: no spill, the parent's files let go, and the
+        parent's spool counters not reported as the child's (its exporters' spools pass records straight on)."""
+        self.spools = []
         if self.overflow is not None:
             self.overflow.forget()
             self.handoff.disable_spill()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -15,12 +17,14 @@ from opentelemetry._logs import LogRecord, SeverityNumber
 from fapilog import Settings, SettingsError, get_logger
 from fapilog._otel import LogRecordExportResult, ReadableLogRecord, as_readable
 from fapilog._pipeline import Pipeline
+from fapilog.exporters._spool_store import Store
 from fapilog.exporters.http import HttpExporter
 from fapilog.exporters.spool import SpoolExporter, overflow_store
 from fapilog.testing import BlockingExporter, CaptureExporter
 from tests.exporters._servers import Fault, Receiver
 from tests.exporters._spool_sink import FileSink, delivered
 from tests.exporters.test_spool_store import rec, seq_of
+from tests.test_docs import clean_env
 
 
 def batch(seqs: Iterable[int]) -> Sequence[ReadableLogRecord]:
@@ -255,3 +259,50 @@ def test_hardened_spools_and_still_delivers_everything(tmp_path: Path, monkeypat
     assert [seq_of(r) for r in capture.records] == list(range(500))
     assert result.spooled >= 500
     assert logger._pipeline.spools[0].store.fsync == "batch"
+
+
+def test_a_child_forked_while_the_spool_is_busy_exports_directly_and_leaves_the_spool_alone(tmp_path: Path) -> None:
+    """os.fork while another thread holds the spool (as mid-append under load): the child's records go straight
+    to the exporter, its drain reads the spool's counters without hanging, and the parent's spool on disk holds
+    only the parent's records."""
+    code = f"""
+import os, threading
+from fapilog import Settings, get_logger
+from fapilog.testing import CaptureExporter
+
+capture = CaptureExporter()
+settings = Settings(core={{"batch_timeout_seconds": 0.01}}, spool={{"enabled": True, "directory": {str(tmp_path)!r}}})
+log = get_logger("fork", settings=settings, sinks=[capture], reuse=False)
+log.info("parent-before")
+assert log.flush(10)
+spool = log._pipeline.spools[0]
+held, release = threading.Event(), threading.Event()
+
+def busy():
+    with spool.store._lock:
+        held.set()
+        release.wait()
+
+threading.Thread(target=busy, daemon=True).start()
+held.wait()
+pid = os.fork()
+if pid == 0:
+    log.info("child")
+    result = log.drain(10)
+    os._exit(0 if capture.messages()[-1] == "child" and result.spooled == 0 else 3)
+release.set()
+_, status = os.waitpid(pid, 0)
+log.info("parent-after")
+result = log.drain(10)
+print(os.waitstatus_to_exitcode(status), capture.messages(), result.spooled)
+"""
+    script = tmp_path / "fork.py"
+    script.write_text(code, encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, str(script)], env=clean_env(), capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[0] == "0 ['parent-before', 'parent-after'] 2"
+    store = Store(tmp_path / "slot-0" / "CaptureExporter")
+    assert (store.stats().next_seq, store.stats().pending) == (2, 0)  # nothing from the child
+    store.close()

@@ -113,8 +113,8 @@ def test_records_survive_a_restart_in_order_and_acks_persist(tmp_path: Path) -> 
 
 
 def test_a_truncated_segment_is_detected_cut_and_counted(tmp_path: Path) -> None:
-    """A torn tail (a segment cut mid-frame) is cut off at start-up and counted; the rest is delivered and new
-    records append after it."""
+    """A torn tail (a segment cut mid-frame) is cut off at start-up and its records counted exactly; the rest is
+    delivered and new records append after it."""
     store = Store(tmp_path, cache_records=0)
     fill(store, 5)
     store.close()
@@ -124,7 +124,7 @@ def test_a_truncated_segment_is_detected_cut_and_counted(tmp_path: Path) -> None
         f.truncate(size - 40)
     store = Store(tmp_path, cache_records=0)
     stats = store.stats()
-    assert (stats.corrupt_regions, stats.corrupt) == (1, 1)
+    assert (stats.corrupt_regions, stats.corrupt) == (1, 10)  # the torn frame's header tells its 10 records
     assert stats.next_seq == 40
     assert store.append([rec(50), rec(51)])
     assert drain(store) == [*range(40), 50, 51]
@@ -186,7 +186,7 @@ def test_the_disk_bound_holds_and_drop_oldest_counts_what_it_deletes(tmp_path: P
     for b in range(200):
         assert store.append([rec(b * 5 + i) for i in range(5)])
         assert store.stats().disk_bytes <= 20_000
-        assert sum(p.stat().st_size for p in segments(tmp_path)) <= 20_000
+        assert sum(p.stat().st_size for p in tmp_path.iterdir()) <= 20_000  # the cursor and lock file too
     got = drain(store)
     stats = store.stats()
     assert stats.dropped > 0
@@ -240,3 +240,126 @@ def _flip(path: Path, offset: int) -> None:
         byte = f.read(1)
         f.seek(offset)
         f.write(bytes([byte[0] ^ 0xFF]))
+
+
+def test_a_batch_larger_than_the_bound_is_refused_without_deleting_anything(tmp_path: Path) -> None:
+    """A batch that could never fit under max_bytes is refused and counted at once; what the spool held stays."""
+    for overflow in ("drop_oldest", "block"):
+        store = Store(tmp_path / overflow, max_bytes=20_000, segment_bytes=4_000, overflow=overflow, cache_records=0)
+        fill(store, 10)
+        assert not store.append([rec(1_000 + i, pad="x" * 100) for i in range(200)])
+        stats = store.stats()
+        assert (stats.dropped, stats.pending) == (200, 100)
+        assert drain(store) == list(range(100))
+        store.close()
+
+
+def test_dropping_the_segment_of_a_batch_out_for_delivery_counts_each_record_once(tmp_path: Path) -> None:
+    """drop_oldest while a batch is out: the batch, once acknowledged, counts as delivered; the records deleted
+    unread count as dropped; nothing counts twice (spooled == acked + dropped, acked == delivered)."""
+    store = Store(tmp_path, max_bytes=20_000, segment_bytes=4_000, cache_records=0)
+    fill(store, 5, 5)
+    seq, out = store.take(5)
+    for b in range(200):
+        assert store.append([rec(1_000 + b * 5 + i) for i in range(5)])
+    assert store.stats().dropped > 0
+    assert store.stats().spooled == store.stats().dropped + store.stats().pending
+    store.ack(seq + len(out))
+    delivered = len(out) + len(drain(store))
+    stats = store.stats()
+    assert stats.acked == delivered
+    assert stats.spooled == stats.acked + stats.dropped == 1_025
+    assert stats.pending == 0
+    store.close()
+
+
+def test_a_batch_given_up_after_its_segment_was_dropped_counts_as_dropped(tmp_path: Path) -> None:
+    """A batch out for delivery whose segment drop_oldest deleted, then given up on (not_sent at shutdown), is
+    counted as dropped: it is on disk nowhere."""
+    store = Store(tmp_path, max_bytes=20_000, segment_bytes=4_000, cache_records=0)
+    fill(store, 5, 5)
+    _, out = store.take(5)
+    for b in range(200):
+        assert store.append([rec(1_000 + b * 5 + i) for i in range(5)])
+    dropped = store.stats().dropped
+    store.not_sent()
+    stats = store.stats()
+    assert stats.dropped == dropped + len(out)
+    assert stats.spooled == stats.dropped + stats.pending  # nothing delivered
+    store.close()
+    reopened = Store(tmp_path, max_bytes=20_000, segment_bytes=4_000, cache_records=0)
+    assert all(seq >= 1_000 for seq in drain(reopened))
+    assert reopened.stats().duplicates == 0
+    reopened.close()
+
+
+def test_a_removed_directory_refuses_batches_counted_and_the_spool_recovers(tmp_path: Path) -> None:
+    """With its directory gone (a cleaner removed it), appends that need a new segment are refused and counted,
+    never raised; once the directory is back, appends and delivery go on, in order."""
+    directory, aside = tmp_path / "spool", tmp_path / "aside"
+    store = Store(directory, segment_bytes=1_000, cache_records=0)
+    fill(store, 2)
+    directory.rename(aside)
+    results = [store.append([rec(100 + i)]) for i in range(30)]
+    assert False in results
+    accepted = [100 + i for i, ok in enumerate(results) if ok]
+    assert store.stats().dropped == results.count(False)
+    aside.rename(directory)
+    assert store.append([rec(200)])
+    assert drain(store) == [*range(20), *accepted, 200]
+    store.close()
+
+
+def test_a_segment_left_empty_by_a_crash_is_removed_without_counting_damage(tmp_path: Path) -> None:
+    """A segment file created and never written (killed before its header) holds no record: removed, no
+    corruption counted, and the spool appends after the records it has."""
+    store = Store(tmp_path, cache_records=0)
+    fill(store, 2)
+    store.close()
+    (tmp_path / "00000000000000000020.seg").touch()
+    store = Store(tmp_path, cache_records=0)
+    assert store.stats().corrupt == 0
+    assert not list(tmp_path.glob("*.corrupt"))
+    assert store.append([rec(20)])
+    assert drain(store) == list(range(21))
+    store.close()
+
+
+def test_segments_acknowledged_before_a_crash_are_deleted_at_start_up(tmp_path: Path) -> None:
+    """A crash between moving the cursor and deleting a delivered segment leaves the segment: the next start
+    deletes it, and its disk use is not counted."""
+    store = Store(tmp_path, segment_bytes=1_000, cache_records=0)
+    fill(store, 6)
+    first = segments(tmp_path)[0]
+    kept = first.read_bytes()
+    assert drain(store, limit=1_000) == list(range(60))
+    first.write_bytes(kept)  # as if the deletion had not happened
+    store.close()
+    store = Store(tmp_path, segment_bytes=1_000, cache_records=0)
+    assert not first.exists()
+    stats = store.stats()
+    assert (stats.pending, stats.segments) == (0, len(segments(tmp_path)))
+    assert stats.disk_bytes == sum(p.stat().st_size for p in tmp_path.iterdir())
+    store.close()
+
+
+def test_the_interval_policy_never_fsyncs_on_the_appending_thread(tmp_path: Path) -> None:
+    """With fsync=interval (the spill policy's), appends that start new segments leave every fsync to the sync
+    thread; sync() then makes them durable."""
+    store = Store(tmp_path, segment_bytes=1_000, fsync="interval", fsync_interval=3600, cache_records=0)
+    calls: list[str] = []
+
+    def watch(frame: Any, event: str, arg: Any) -> None:
+        if event == "c_call" and arg in (os.fsync, os.fdatasync):
+            calls.append(arg.__name__)
+
+    sys.setprofile(watch)
+    try:
+        fill(store, 10)
+    finally:
+        sys.setprofile(None)
+    assert len(segments(tmp_path)) > 2
+    assert calls == []
+    store.sync()
+    assert store.stats().synced_seq == 100
+    store.close()
