@@ -509,11 +509,17 @@ class Store:
             self.sync()
 
     def close(self) -> None:
-        """Sync (unless the policy is never), close the files and release the directory."""
+        """Sync (unless the policy is never), close the files and release the directory. Records not yet
+        acknowledged stay on disk for the next opener, and are reported."""
         with self._lock:
             if self._closed:
                 return
             self._closed = True
+            left = self._pending()
+            if left:
+                self._diagnostics.warn(
+                    "spool", "records left on disk for the next start", directory=str(self.directory), records=left
+                )
             self._room.notify_all()
             self._data.notify_all()
         self._stop_sync.set()

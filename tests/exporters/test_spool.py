@@ -15,6 +15,7 @@ import pytest
 from opentelemetry._logs import LogRecord, SeverityNumber
 
 from fapilog import Settings, SettingsError, get_logger
+from fapilog._diagnostics import Diagnostics
 from fapilog._otel import LogRecordExportResult, ReadableLogRecord, as_readable
 from fapilog._pipeline import Pipeline
 from fapilog.exporters._spool_store import Store
@@ -141,6 +142,14 @@ def test_records_left_at_shutdown_are_delivered_by_the_next_process_in_order(tmp
     stats = second.stats()
     assert (stats.replayed, stats.duplicates, stats.spooled) == (100, 0, 1)
     second.shutdown()
+
+
+def test_records_left_on_disk_at_shutdown_are_reported(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Shutting down with records not delivered says so on the diagnostics channel: how many, and where."""
+    spool = spool_for(Flaky(failures=10**9), tmp_path, shutdown_timeout=0.1, diagnostics=Diagnostics(enabled=True))
+    spool.export(batch(range(7)))
+    spool.shutdown()
+    assert f"records left on disk for the next start directory={tmp_path} records=7" in capsys.readouterr().err
 
 
 def test_a_network_exporter_is_acknowledged_only_after_the_server_stored_the_batch(tmp_path: Path) -> None:
