@@ -545,6 +545,7 @@ class Store:
         fresh locks (another thread of the parent may have held one at the fork)."""
         self._new_locks()
         self._closed = True
+        self._stop_sync = threading.Event()  # the parent's may be mid-wait: its lock is not the child's to take
         self._stop_sync.set()
         self._syncer = None
         self._files.close(sync=False)
