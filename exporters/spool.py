@@ -117,7 +117,8 @@ class SpoolExporter(LogRecordExporter):
     """A durable, ordered, at-least-once queue on disk in front of ``exporter``.
 
     ``export`` appends the batch (one frame, fsynced per ``fsync``) and returns; it returns FAILURE only when
-    the spool refused the batch (full with ``overflow="block"``, or a write error), which is counted.
+    the spool refused the batch (full with ``overflow="block"``, larger than ``max_bytes``, or a write error),
+    which is counted.
     ``force_flush`` waits until every spooled record is delivered, unless the exporter is failing (the
     records are safe on disk then). ``shutdown`` keeps delivering for up to ``shutdown_timeout`` seconds while
     the exporter succeeds, then closes; what is left is delivered by the next process to open the directory.
