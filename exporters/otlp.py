@@ -15,6 +15,8 @@ and the resource set by the worker: exactly what the OTLP encoder reads.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import os
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -72,6 +74,10 @@ class OtlpExporter(LogRecordExporter):
             return LogRecordExportResult.SUCCESS
         try:
             result = self._inner.export(batch)
+            if result is not LogRecordExportResult.SUCCESS and _not_utf8(batch):
+                # A lone surrogate: protobuf strings must be UTF-8 and the encoder gave up on the whole batch.
+                # Escaped as the JSON renderings escape it, the batch goes again.
+                result = self._inner.export(_utf8_batch(batch))
         except Exception:
             return LogRecordExportResult.FAILURE
         return result if isinstance(result, LogRecordExportResult) else LogRecordExportResult.FAILURE
@@ -81,6 +87,47 @@ class OtlpExporter(LogRecordExporter):
 
     def shutdown(self) -> None:
         self._inner.shutdown()
+
+
+def _utf8_batch(batch: Sequence[ReadableLogRecord]) -> list[ReadableLogRecord]:
+    """Copies of the records whose strings (body, attributes) are valid UTF-8, bad characters backslash-escaped
+    as the JSON renderings do; the records themselves, shared with other exporters, are left as they are."""
+    out: list[ReadableLogRecord] = []
+    for record in batch:
+        log_record = copy.copy(record.log_record)
+        log_record.body = _utf8(log_record.body)
+        log_record.attributes = _utf8(dict(log_record.attributes or {}))
+        out.append(dataclasses.replace(record, log_record=log_record))
+    return out
+
+
+def _not_utf8(batch: Sequence[ReadableLogRecord]) -> bool:
+    """Whether a body or attribute (key or value) of the batch holds a string that is not valid UTF-8."""
+    return any(_bad(r.log_record.body) or _bad(dict(r.log_record.attributes or {})) for r in batch)
+
+
+def _bad(value: Any) -> bool:
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, list | tuple):
+        return any(_bad(v) for v in value)
+    if isinstance(value, Mapping):
+        return any(_bad(k) or _bad(v) for k, v in value.items())
+    return False
+
+
+def _utf8(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, list | tuple):
+        return [_utf8(v) for v in value]
+    if isinstance(value, Mapping):
+        return {_utf8(k): _utf8(v) for k, v in value.items()}
+    return value
 
 
 class EnvOtlpExporter(OtlpExporter):

@@ -21,12 +21,16 @@ def pretty_lines(lines: Iterable[str], *, colors: bool) -> Iterator[str]:
     for line in lines:
         text = line.rstrip("\n")
         doc = _json(text)
-        if isinstance(doc, dict) and isinstance(doc.get("log"), dict):
-            yield _from_envelope(doc["log"], colors=colors)
-        elif isinstance(doc, dict) and isinstance(doc.get("resourceLogs"), list):
-            yield from _from_otlp(doc, colors=colors)
-        else:
-            yield text + "\n"
+        try:
+            if isinstance(doc, dict) and isinstance(doc.get("log"), dict):
+                yield _from_envelope(doc["log"], colors=colors)
+                continue
+            if isinstance(doc, dict) and isinstance(doc.get("resourceLogs"), list):
+                yield from list(_from_otlp(doc, colors=colors))
+                continue
+        except Exception:  # JSON of another shape than ours: shown as it came, like any other line
+            pass
+        yield text + "\n"
 
 
 def _json(text: str) -> Any:

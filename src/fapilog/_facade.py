@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from opentelemetry.trace import get_current_span
 
+from fapilog._coerce import safe_text
 from fapilog._context import bind_context, current_context, unbind_context
 from fapilog._context import clear_context as _clear_context
 from fapilog._drain import DrainResult, PipelineStats
@@ -89,9 +90,9 @@ class _Core:
     def _log_any(self, level: str | int, message: Any, exc: Any, exc_info: Any, fields: dict[str, Any]) -> None:
         try:
             lvl = level_for(level)
-        except ValueError:  # an unknown level is logged at INFO, with the name it was given
+        except Exception:  # an unknown level (or one that cannot even be read) is logged at INFO, with its name
             lvl = _INFO
-            fields["fapilog.unknown_level"] = str(level)
+            fields["fapilog.unknown_level"] = safe_text(level)
         if lvl.priority >= self._threshold:
             self._log(lvl, message, exc, exc_info, fields)
 

@@ -194,6 +194,10 @@ def dumps(obj: Any) -> bytes:
     try:
         return orjson.dumps(obj, default=_default, option=_OPTS)
     except (TypeError, orjson.JSONEncodeError):
+        pass
+    try:  # strings that are not valid UTF-8, in a document that is otherwise fine: keep its shape
+        return orjson.dumps(_valid_utf8(obj), default=_default, option=_OPTS)
+    except Exception:
         from fapilog._coerce import coerce_value
 
         try:
@@ -288,7 +292,7 @@ def pretty_text(ns: int, level: str, body: Any, attrs: Mapping[str, Any], *, col
     text = body if isinstance(body, str) else dumps(body).decode()
     pairs = " ".join(f"{_escape(str(k))}={_value(v)}" for k, v in attrs.items() if not str(k).startswith("exception."))
     stamp = _local_time(ns)
-    shown = f"{level:<8}"
+    shown = f"{_escape(level):<8}"  # a level from elsewhere (an OTel logger, ``fapilog pretty``) is not trusted
     if colors:
         shown = f"{_COLORS.get(level, '')}{shown}{_RESET}"
         stamp = f"{_DIM}{stamp}{_RESET}"
