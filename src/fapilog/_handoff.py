@@ -206,6 +206,7 @@ class NonBlockingProcessor(LogRecordProcessor):
         self._space = threading.Condition(self._lock)
         self._queue: deque[Any] = deque()  # flat: WIDTH slots per entry
         self._count = 0  # records queued or in flight
+        self._written_off = 0  # in flight when a drain timed out (counted dropped): not counted again later
         self._bytes = 0
         self._accepted = 0
         self._processed = 0
@@ -397,8 +398,8 @@ class NonBlockingProcessor(LogRecordProcessor):
                 if self._thread is threading.current_thread():
                     self._thread = None
                 queue = self._queue
-                pending = any(type(queue[i]) is not _Marker for i in range(0, len(queue), WIDTH))
-            if pending:  # records logged while stopping: a new worker takes them
+                pending = len(queue) > 0  # records, or flush markers someone waits on, queued behind the stop
+            if pending:  # logged (or flushed) while stopping: a new worker takes them
                 self._start()
 
     async def _main(self) -> None:
@@ -483,8 +484,13 @@ class NonBlockingProcessor(LogRecordProcessor):
         except Exception as exc:
             self._diagnostics.warn("worker", "batch handler raised", error=exc, records=len(chunk))
         with self._lock:
-            self._count -= len(chunk)
-            self._bytes -= chunk_bytes
+            late = min(self._written_off, len(chunk))
+            if late:  # a timed-out drain counted these as dropped: they were processed after all
+                self._written_off -= late
+                self._dropped["shutdown_timeout"] -= late
+                self._accepted += late
+            self._count -= len(chunk) - late
+            self._bytes = max(0, self._bytes - chunk_bytes)
             self._processed += len(chunk)
             if self._waiting:
                 self._space.notify_all()
@@ -630,7 +636,9 @@ class NonBlockingProcessor(LogRecordProcessor):
             if timed_out:  # whatever is still queued or in flight is not delivered: count it
                 self._dropped["shutdown_timeout"] += self._count
                 self._accepted -= self._count
-                kept = [e for e in _entries(self._queue) if type(e[0]) is _Marker]
+                entries = _entries(self._queue)
+                kept = [e for e in entries if type(e[0]) is _Marker]
+                self._written_off += self._count - (len(entries) - len(kept))  # the worker still holds these
                 self._queue = deque(slot for entry in kept for slot in entry)
                 self._count = 0
                 self._bytes = 0
