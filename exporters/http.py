@@ -50,7 +50,10 @@ class _BatchFields(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
     endpoint: str | None = Field(None, description="URL the batches are POSTed to.")
-    headers: JsonDict = Field(default_factory=dict, description="Extra request headers (a JSON object in env).")
+    # Headers often carry credentials (Authorization, API keys): kept out of repr/str of the settings.
+    headers: JsonDict = Field(
+        default_factory=dict, repr=False, description="Extra request headers (a JSON object in env)."
+    )
     timeout_seconds: float = Field(5.0, gt=0, description="Timeout of each request, in seconds.")
     retry_max_attempts: int = Field(3, ge=1, description="Attempts per batch, the first included.")
     retry_backoff_seconds: float = Field(0.5, ge=0, description="Base delay of the exponential backoff (jittered).")
@@ -63,7 +66,9 @@ class _BatchFields(BaseModel):
 class HttpSettings(_BatchFields):
     """The HTTP exporter's settings (``FAPILOG_HTTP__*``)."""
 
-    headers_json: str | None = Field(None, description="Headers as a JSON object string, merged over headers.")
+    headers_json: str | None = Field(
+        None, repr=False, description="Headers as a JSON object string, merged over headers."
+    )
 
     @field_validator("headers_json")
     @classmethod

@@ -250,6 +250,10 @@ class Settings(BaseSettings):
         return sources
 
 
+# Fields whose values may be credentials: an error names them but never shows what was given.
+_SECRET_FIELD = re.compile(r"password|secret|token|dsn|headers|authorization|api_?key|cookie", re.IGNORECASE)
+
+
 def effective_policy(settings: Settings) -> str:
     """The backpressure policy in force: ``core.policy``, except that with the spool on and no explicit
     policy a full queue spills to disk."""
@@ -264,7 +268,8 @@ def _describe(exc: ValidationError) -> str:
     for err in exc.errors():
         loc = tuple(err.get("loc", ()))
         where = ".".join(str(p) for p in loc) or "settings"
-        lines.append(f"{where} (env {env_name(loc)}): {err.get('msg')}; got {err.get('input')!r}")
+        given = "a value (hidden: a secret)" if _SECRET_FIELD.search(where) else repr(err.get("input"))
+        lines.append(f"{where} (env {env_name(loc)}): {err.get('msg')}; got {given}")
     return "invalid fapilog settings:\n  " + "\n  ".join(lines)
 
 
