@@ -112,7 +112,13 @@ class Replayer:
             self._stop_at = time.monotonic() + max(0.0, timeout)
         self._wake.set()
         self._store.wake()
-        self._thread.join(timeout + 10.0)
+        # A hung export call cannot hold shutdown past its deadline (plus a second for the exporter's own
+        # shutdown): the thread is a daemon, and an unacknowledged batch stays on disk, sent again next time.
+        self._thread.join(max(0.0, timeout) + 1.0)
+        if self._thread.is_alive():
+            self._diagnostics.warn(
+                "spool", "exporter still busy at shutdown; its batch stays in the spool", exporter=self._name
+            )
 
     # ---- the thread ---------------------------------------------------------------------------------------
 

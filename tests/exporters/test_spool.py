@@ -315,3 +315,22 @@ print(os.waitstatus_to_exitcode(status), capture.messages(), result.spooled)
     store = Store(tmp_path / "slot-0" / "CaptureExporter")
     assert (store.stats().next_seq, store.stats().pending) == (2, 0)  # nothing from the child
     store.close()
+
+
+def test_shutdown_with_a_hung_exporter_keeps_to_its_deadline(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An exporter stuck in export cannot hold the spool's shutdown much past shutdown_timeout (0.2 s here;
+    the guard is a generous 5 s against the 30 s hang): the batch stays on disk, and it is said."""
+    hung = BlockingExporter(timeout=30.0)
+    spool = spool_for(hung, tmp_path, shutdown_timeout=0.2, diagnostics=Diagnostics(enabled=True))
+    spool.export(batch(range(3)))
+    assert hung.entered.wait(10)
+    started = time.monotonic()
+    spool.shutdown()
+    assert time.monotonic() - started < 5.0
+    assert "still busy at shutdown" in capsys.readouterr().err
+    hung.release()
+    restarted = spool_for(CaptureExporter(), tmp_path)
+    wait_for(lambda: restarted.stats().acked >= 3, "the batch left on disk delivered by the next spool")
+    restarted.shutdown()
