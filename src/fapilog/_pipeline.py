@@ -28,7 +28,7 @@ from fapilog._levels import Level, level_for
 from fapilog._otel import InstrumentationScope, LoggerProvider, Record, SeverityNumber, new_record
 from fapilog._resource import build_resource
 from fapilog._routing import RoutingTable
-from fapilog._settings import Settings, SinkRoutingSettings, effective_policy
+from fapilog._settings import Settings, SettingsError, SinkRoutingSettings, effective_policy
 from fapilog._sinks import build_exporters, spec_name
 from fapilog._stages import SECTIONS, as_stage, build_sections
 from fapilog.exporters._spool_lock import DirectoryLock
@@ -127,7 +127,11 @@ class Pipeline:
     def _spooled(self, settings: Settings, exporters: list[Any], names: list[str]) -> tuple[list[Any], Store | None]:
         """``exporters`` with a spool in front of each one not excluded, and the overflow spool for ``spill``."""
         spool = settings.spool
-        lock, slot = claim_slot(spool.directory or default_directory(settings.service))
+        base = spool.directory or default_directory(settings.service)
+        try:
+            lock, slot = claim_slot(base)
+        except OSError as exc:
+            raise _unusable(base, exc) from None
         self._slot = lock
         out: list[Any] = []
         seen: dict[str, int] = {}
@@ -146,10 +150,12 @@ class Pipeline:
                 out.append(wrapped)
             if self.policy == "spill":
                 overflow = overflow_store(spool, slot / "queue", self.diagnostics)
-        except BaseException:
+        except BaseException as exc:
             for opened in self.spools:
                 opened.shutdown()
             self._close_spools()
+            if isinstance(exc, OSError):
+                raise _unusable(slot, exc) from None
             raise
         _spooling.add(self)
         return out, overflow
@@ -250,6 +256,14 @@ def live_pipelines() -> list[Pipeline]:
 
 
 _spooling: weakref.WeakSet[Pipeline] = weakref.WeakSet()
+
+
+def _unusable(directory: Any, exc: OSError) -> SettingsError:
+    """The start-up error for a spool directory the process cannot create or write."""
+    return SettingsError(
+        f"invalid fapilog settings:\n  spool.directory (env FAPILOG_SPOOL__DIRECTORY): cannot use {directory}: "
+        f"{exc.strerror or exc}"
+    )
 
 
 def _dir_name(name: str) -> str:

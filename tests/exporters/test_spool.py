@@ -334,3 +334,18 @@ def test_shutdown_with_a_hung_exporter_keeps_to_its_deadline(
     restarted = spool_for(CaptureExporter(), tmp_path)
     wait_for(lambda: restarted.stats().acked >= 3, "the batch left on disk delivered by the next spool")
     restarted.shutdown()
+
+
+@pytest.mark.parametrize("kind", ["missing parent", "a file"])
+def test_an_unusable_spool_directory_fails_at_start_up_naming_the_variable(tmp_path: Path, kind: str) -> None:
+    """A spool directory that cannot be created or written is a settings error naming
+    FAPILOG_SPOOL__DIRECTORY, raised when the logger is made (not an OSError from deep inside)."""
+    if kind == "a file":
+        directory = tmp_path / "taken"
+        directory.write_text("not a directory")
+    else:
+        directory = tmp_path / "no" / "such" / "dir"
+        (tmp_path / "no").write_text("a file where a directory should be")
+    with pytest.raises(SettingsError, match="FAPILOG_SPOOL__DIRECTORY") as error:
+        get_logger("x", settings=Settings(spool={"enabled": True, "directory": str(directory)}), reuse=False)
+    assert str(directory) in str(error.value)
