@@ -54,6 +54,7 @@ class NetworkExporter(LogRecordExporter):
     """Exports through ``delivery``; ``release`` (e.g. closing an HTTP client) runs after each flush."""
 
     name = "network"
+    nonblocking = True  # export only buffers: no lane needed (see fapilog._lanes)
 
     def __init__(
         self,

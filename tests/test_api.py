@@ -110,7 +110,7 @@ def test_runtime_drains_on_exit_with_counts_that_add_up() -> None:
     """runtime() yields a logger and drains it at the end; the DrainResult adds up."""
     exporter = CaptureExporter()
     with runtime(settings=Settings(sinks=[])) as log:
-        log._pipeline.chain.exporters.append(exporter)
+        log._pipeline.chain.exporters[:] = [exporter]  # in place of the console
         for i in range(100):
             log.info("m", i=i)
     result = log.last_drain

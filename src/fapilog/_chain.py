@@ -9,7 +9,10 @@ reported, and the other exporters still get the batch.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
+import itertools
+import threading
 import time
 from collections.abc import Sequence
 from typing import Any, Protocol
@@ -17,6 +20,7 @@ from typing import Any, Protocol
 from fapilog._coerce import coerce_attributes, coerce_value, needs_coercion
 from fapilog._diagnostics import Diagnostics
 from fapilog._exceptions import exception_attributes
+from fapilog._lanes import Lane, needs_lane
 from fapilog._otel import ReadWriteLogRecord, Resource, as_readable, export_result_ok
 from fapilog._routing import RoutingTable
 
@@ -77,6 +81,7 @@ class Chain:
     """Runs batches through stages and exporters; counts what was exported and what failed."""
 
     __slots__ = (
+        "_counts",
         "diagnostics",
         "export_failures",
         "export_latency",
@@ -84,7 +89,9 @@ class Chain:
         "exporters",
         "filtered",
         "finisher",
+        "lanes",
         "routes",
+        "shutdown_timeout",
         "stage_errors",
         "stages",
     )
@@ -97,12 +104,25 @@ class Chain:
         exporters: Sequence[Exporter] = (),
         routes: RoutingTable[int] | None = None,
         diagnostics: Diagnostics | None = None,
+        lane_capacity: int = 8,
+        stall_timeout: float = 5.0,
+        shutdown_timeout: float = 10.0,
     ) -> None:
         self.finisher = finisher
         self.stages = list(stages)
         self.exporters = list(exporters)
         self.routes = routes
         self.diagnostics = diagnostics or Diagnostics()
+        # With several exporters, each that may block gets a lane (a thread of its own): see ``_lanes``.
+        several = len(self.exporters) > 1
+        self.lanes: list[Lane | None] = [
+            Lane(e, report=self._report, capacity=lane_capacity, stall_timeout=stall_timeout, diagnostics=diagnostics)
+            if several and needs_lane(e)
+            else None
+            for e in self.exporters
+        ]
+        self._counts = threading.Lock()  # lanes report from their own threads
+        self.shutdown_timeout = shutdown_timeout
         self.exported = 0
         self.export_failures = 0
         self.export_latency = 0.0
@@ -164,9 +184,13 @@ class Chain:
             for record in batch:
                 for i in targets(record.log_record.severity_text):
                     parts[i].append(record)
-        for exporter, part in zip(self.exporters, parts, strict=True):
-            if part:
+        for exporter, lane, part in zip(self.exporters, self.lanes, parts, strict=True):
+            if not part:
+                continue
+            if lane is None:
                 await self._export_one(exporter, part)
+            elif not await lane.put(part):  # stalled: counted, and the others go on
+                self._report(len(part), False, 0.0)
 
     async def _export_one(self, exporter: Exporter, batch: list[ReadWriteLogRecord]) -> None:
         start = time.perf_counter()
@@ -178,12 +202,18 @@ class Chain:
         except Exception as exc:
             ok = False
             self.diagnostics.warn("sink", "export raised", exporter=type(exporter).__name__, error=exc)
-        self.export_latency = time.perf_counter() - start
-        if ok:
-            self.exported += len(batch)
-        else:
-            self.export_failures += len(batch)
+        if not ok:
             self.diagnostics.warn("sink", "export failed", exporter=type(exporter).__name__, records=len(batch))
+        self._report(len(batch), ok, time.perf_counter() - start)
+
+    def _report(self, records: int, ok: bool, seconds: float) -> None:
+        with self._counts:
+            if ok:
+                self.exported += records
+            else:
+                self.export_failures += records
+            if seconds:
+                self.export_latency = seconds
 
     def delivery_totals(self) -> dict[str, int]:
         """Sums of the network exporters' own counters (retried, failed, dropped), which happen after export()
@@ -208,10 +238,15 @@ class Chain:
         final = self._pending(stages)
         if final:
             await self.export(final)
-        await self._flush_parts(self.exporters, timeout_millis)
+        await self._flush_parts(self.exporters, timeout_millis, self.lanes)
 
-    async def _flush_parts(self, parts: Sequence[Any], timeout_millis: int) -> None:
-        for part in parts:
+    async def _flush_parts(self, parts: Sequence[Any], timeout_millis: int, lanes: Sequence[Lane | None] = ()) -> None:
+        laned = [lane for lane in lanes if lane is not None]
+        if laned:  # every lane at once: one slow lane does not eat the others' time
+            await asyncio.gather(*(lane.flush(timeout_millis / 1000) for lane in laned))
+        for part, lane in itertools.zip_longest(parts, lanes):
+            if lane is not None:
+                continue
             flush = getattr(part, "force_flush", None)
             if flush is None:
                 continue
@@ -223,7 +258,13 @@ class Chain:
                 self.diagnostics.warn("sink", "flush failed", part=_name(part), error=exc)
 
     async def shutdown(self) -> None:
-        parts: list[Any] = [*self.stages, *self.exporters]
+        laned = [lane for lane in self.lanes if lane is not None]
+        if laned:
+            await asyncio.gather(*(lane.shutdown(self.shutdown_timeout) for lane in laned))
+        parts: list[Any] = [
+            *self.stages,
+            *(e for e, lane in zip(self.exporters, self.lanes, strict=True) if lane is None),
+        ]
         for part in parts:
             try:
                 result = part.shutdown()

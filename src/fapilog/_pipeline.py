@@ -95,6 +95,8 @@ class Pipeline:
             exporters=self.exporters,
             routes=_routes(routing, routed, len(unrouted)) if routed else None,
             diagnostics=self.diagnostics,
+            stall_timeout=core.exporter_stall_timeout_seconds,
+            shutdown_timeout=core.shutdown_timeout_seconds,
         )
         protected = (
             min(level_for(name).severity.value for name in core.protected_levels)

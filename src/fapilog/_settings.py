@@ -82,6 +82,12 @@ class CoreSettings(BaseModel):
         description="Levels never dropped by policy: every record at or above the lowest of them.",
     )
     shutdown_timeout_seconds: float = Field(3.0, gt=0, description="Deadline for drain() and runtime() exit.")
+    exporter_stall_timeout_seconds: float = Field(
+        5.0,
+        gt=0,
+        description="With several exporters: how long the worker waits for one whose queue of batches is full "
+        "before counting its batches failed (until it catches up), so that the others go on.",
+    )
     atexit_drain_enabled: bool = Field(True, description="Drain every pipeline when the interpreter exits.")
     atexit_drain_timeout_seconds: float = Field(2.0, gt=0, description="Deadline for the drain at exit.")
     exceptions_enabled: bool = Field(True, description="Attach exception type, message and stack to records.")

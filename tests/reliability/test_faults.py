@@ -80,12 +80,11 @@ def test_a_faulty_exporter_leaves_the_others_whole_and_the_counts_exact(fault: s
 
 @pytest.mark.parametrize("policy", ["drop_newest", "block"])
 def test_a_hanging_exporter_never_holds_the_caller_beyond_the_policy(policy: str, figures: Figures) -> None:
-    """With the worker stuck in an exporter, callers return (drop) or wait at most the block deadline per record;
-    a drain honours its deadline; every record is counted once, also after the hang ends and the rest goes out."""
+    """With the worker stuck in the only exporter, callers return (drop) or wait at most the block deadline per
+    record; a drain honours its deadline; every record is counted once, also after the hang ends."""
     hanging = BlockingExporter(timeout=HANG_GUARD)
-    good = CaptureExporter()
     core = {"max_queue_size": 500, "backpressure_policy": policy, "backpressure_wait_ms": 1, "emit_drop_summary": False}
-    logger = get_logger("hang", settings=fault_settings(**core), sinks=[hanging, good], reuse=False)
+    logger = get_logger("hang", settings=fault_settings(**core), sinks=[hanging], reuse=False)
     logger.info("first", seq=-1)
     assert logger.flush(0) is False  # wakes the worker, which gets stuck in the exporter
     assert hanging.entered.wait(HANG_GUARD)
@@ -106,11 +105,34 @@ def test_a_hanging_exporter_never_holds_the_caller_beyond_the_policy(policy: str
     after = logger.stats()
     assert after.submitted == after.processed + after.dropped == submitted
     assert after.queue_depth == 0
-    assert len(good.records) == after.processed  # what was processed reached the other exporter, once
-    assert len({r.log_record.attributes["seq"] for r in good.records}) == after.processed  # type: ignore[index]
+    assert len(hanging.records) == after.processed  # what was processed was exported once
+    assert len({r.log_record.attributes["seq"] for r in hanging.records}) == after.processed  # type: ignore[index]
     logger.drain(HANG_GUARD)
     figures.add(f"faults.hang.{policy}.processed", after.processed)
     figures.add(f"faults.hang.{policy}.dropped", after.dropped)
+
+
+def test_a_hanging_exporter_leaves_the_others_whole(figures: Figures) -> None:
+    """Beside an exporter that hangs, another gets every record in order and no caller waits or loses one: the
+    hung exporter is stalled after the stall timeout, what it misses is counted, and it recovers."""
+    hanging, good = BlockingExporter(timeout=HANG_GUARD), CaptureExporter()
+    settings = fault_settings(exporter_stall_timeout_seconds=0.2)
+    logger = get_logger("hang", settings=settings, sinks=[hanging, good], reuse=False)
+    for seq in range(FAULT_RECORDS):
+        logger.info("record", seq=seq)
+    assert logger.flush(HANG_GUARD)  # the stalled exporter is not waited for
+    stats = logger.stats()
+    assert (stats.dropped, stats.backpressure_waits) == (0, 0)
+    assert [r.log_record.attributes["seq"] for r in good.records] == list(range(FAULT_RECORDS))  # type: ignore[index]
+    hanging.release()
+    result = logger.drain(HANG_GUARD)
+    assert not result.timed_out
+    assert result.export_failures > 0
+    assert len(hanging.records) + result.export_failures == FAULT_RECORDS  # every miss counted, nothing twice
+    seqs = [int(r.log_record.attributes["seq"]) for r in hanging.records]  # type: ignore[arg-type, index]
+    assert seqs == sorted(seqs)  # what it did get, it got in order
+    figures.add("faults.hang.delivered_to_the_other", len(good.records))
+    figures.add("faults.hang.missed_and_counted", result.export_failures)
 
 
 # ---- real processes -----------------------------------------------------------------------------------------
