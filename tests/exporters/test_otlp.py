@@ -25,8 +25,6 @@ from fapilog.instrumentation import logging as bridge
 from tests.exporters._otlp_receiver import ExportRequest, Received, any_value
 from tests.exporters._otlp_receiver import grpc_receiver as start_grpc_receiver
 
-_Received = Received  # the name tests/reliability imported before the receiver moved to _otlp_receiver
-
 
 def _attrs(record: PbLogRecord) -> dict[str, Any]:
     return {kv.key: any_value(kv.value) for kv in record.attributes}

@@ -13,7 +13,7 @@ from fapilog._cli_pretty import pretty_lines
 from fapilog.exporters.otlp import OtlpExporter
 from fapilog.sinks import rotating_file, stdout_json, stdout_pretty
 from fapilog.testing import CaptureExporter
-from tests.exporters.test_otlp import _Received
+from tests.exporters._otlp_receiver import Received
 from tests.exporters.test_otlp_json import parse as parse_otlp_json
 
 PRETTY_LINE = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \| (?P<level>\S+) *\| ")
@@ -24,7 +24,7 @@ class Outputs:
     """JSON lines, OTLP/JSON lines and text lines in files, JSON and pretty lines on streams, OTLP/protobuf
     over HTTP to a receiver, and records in memory; ``check`` reads what each got since the last check."""
 
-    def __init__(self, directory: Path, receiver: tuple[str, _Received]) -> None:
+    def __init__(self, directory: Path, receiver: tuple[str, Received]) -> None:
         self.directory = directory
         self.endpoint = f"{receiver[0]}/v1/logs"
         self.received = receiver[1]

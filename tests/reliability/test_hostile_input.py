@@ -18,10 +18,8 @@ from hypothesis import strategies as st
 from fapilog import LoggerBuilder, Settings, configure, get_async_logger, get_logger, runtime
 from fapilog._cli_pretty import pretty_lines
 from fapilog._levels import level_for
-from tests.exporters.test_otlp import (
-    _Received,
-    http_receiver,  # noqa: F401 - the receiver fixture
-)
+from tests.exporters._otlp_receiver import Received
+from tests.exporters.test_otlp import http_receiver  # noqa: F401 - the receiver fixture
 
 from ._figures import HOSTILE_CALLS_MAX, HOSTILE_EXAMPLES, HOSTILE_SURFACES, PRETTY_CLI_EXAMPLES, hypothesis_settings
 from ._hostile import CONTROLS, Unprintable, hostile_fields, hostile_text, hostile_values, messages
@@ -183,7 +181,7 @@ class Surface:
 
 
 @pytest.fixture
-def make_surface(tmp_path: Path, http_receiver: tuple[str, _Received]) -> Iterator[Callable[[str], Surface]]:  # noqa: F811
+def make_surface(tmp_path: Path, http_receiver: tuple[str, Received]) -> Iterator[Callable[[str], Surface]]:  # noqa: F811
     made: list[Surface] = []
 
     def make(name: str) -> Surface:
@@ -290,7 +288,7 @@ def test_fapilog_pretty_never_raises_and_never_forges_lines(docs: list[Any]) -> 
 
 def test_control_characters_in_every_part_of_a_record_stay_on_one_line(
     tmp_path: Path,
-    http_receiver: tuple[str, _Received],  # noqa: F811
+    http_receiver: tuple[str, Received],  # noqa: F811
 ) -> None:
     """Each control or line-breaking character, in message, key, value, bound value and exception, never forges."""
     outputs = Outputs(tmp_path, http_receiver)

@@ -28,10 +28,8 @@ from fapilog.processors._redact_patterns import BUILTIN_PATTERNS, RegexMask
 from fapilog.processors._redact_safety import compile_safe
 from fapilog.processors._redact_urls import UrlCredentials
 from fapilog.testing import CaptureExporter
-from tests.exporters.test_otlp import (
-    _Received,
-    http_receiver,  # noqa: F401 - the receiver fixture
-)
+from tests.exporters._otlp_receiver import Received
+from tests.exporters.test_otlp import http_receiver  # noqa: F401 - the receiver fixture
 from tests.instrumentation.test_fastapi import logs, make_app, serve
 from tests.processors.test_redaction_property import FailingExporter, cases
 
@@ -62,7 +60,7 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def secured(tmp_path: Path, http_receiver: tuple[str, _Received]) -> Iterator[tuple[Any, Outputs, CaptureExporter]]:  # noqa: F811
+def secured(tmp_path: Path, http_receiver: tuple[str, Received]) -> Iterator[tuple[Any, Outputs, CaptureExporter]]:  # noqa: F811
     """A logger configured by settings alone (the three presets, fields and patterns, URL credentials) writing to
     every output, to an exporter that fails quoting what it got, and to an HTTP exporter whose server is down,
     whose fallback exporter gets the batches; diagnostics on."""
