@@ -260,7 +260,7 @@ def overflow_store(settings: SpoolSettings, directory: Path, diagnostics: Diagno
 
 def sum_stats(stats: Sequence[SpoolStats]) -> Mapping[str, int]:
     """The counts ``DrainResult`` and the self-metrics report, summed over spools."""
-    keys = ("spooled", "replayed", "corrupt", "duplicates")
+    keys = ("spooled", "replayed", "corrupt", "duplicates", "dropped")
     return {k: sum(int(getattr(s, k)) for s in stats) for k in keys}
 
 

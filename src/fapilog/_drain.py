@@ -20,7 +20,8 @@ class DrainResult:
     overflow spool), ``replayed`` were read back from one and delivered after an outage, from the overflow,
     or from an earlier process; ``corrupt`` were lost to damage found on disk (torn tails, failed checksums);
     ``duplicates`` were sent again after a restart although they may have been delivered before it (at most
-    one batch per spool). These count since the spools were opened.
+    one batch per spool); ``spool_dropped`` were lost to a spool's disk bound (``drop_oldest``, or ``block``
+    timing out) or refused by it. These count since the spools were opened.
     """
 
     submitted: int
@@ -38,6 +39,7 @@ class DrainResult:
     replayed: int = 0
     corrupt: int = 0
     duplicates: int = 0
+    spool_dropped: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,3 +63,4 @@ class PipelineStats:
     replayed: int = 0
     corrupt: int = 0
     duplicates: int = 0
+    spool_dropped: int = 0

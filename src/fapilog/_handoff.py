@@ -659,6 +659,7 @@ class NonBlockingProcessor(LogRecordProcessor):
                 replayed=spool.get("replayed", 0),
                 corrupt=spool.get("corrupt", 0),
                 duplicates=spool.get("duplicates", 0),
+                spool_dropped=spool.get("dropped", 0),
             )
 
     def _spool_counts(self) -> Mapping[str, int]:
@@ -698,6 +699,7 @@ class NonBlockingProcessor(LogRecordProcessor):
                 replayed=spool.get("replayed", 0),
                 corrupt=spool.get("corrupt", 0),
                 duplicates=spool.get("duplicates", 0),
+                spool_dropped=spool.get("dropped", 0),
             )
 
     def shutdown(self, timeout: float | None = None) -> None:

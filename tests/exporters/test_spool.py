@@ -349,3 +349,21 @@ def test_an_unusable_spool_directory_fails_at_start_up_naming_the_variable(tmp_p
     with pytest.raises(SettingsError, match="FAPILOG_SPOOL__DIRECTORY") as error:
         get_logger("x", settings=Settings(spool={"enabled": True, "directory": str(directory)}), reuse=False)
     assert str(directory) in str(error.value)
+
+
+def test_records_a_full_spool_deletes_are_in_the_drain_result(tmp_path: Path) -> None:
+    """With the sink down and a small disk bound, drop_oldest deletes the oldest segments: DrainResult and
+    stats() report those records as spool_dropped, the same number the spool itself counted."""
+    out, down = tmp_path / "out.jsonl", tmp_path / "down"
+    down.touch()
+    sink = FileSink(out, down=down)
+    settings = spool_settings(tmp_path / "spool", max_bytes="64 KiB", segment_bytes="8 KiB", fsync="never")
+    logger = get_logger("bound", settings=settings, sinks=[sink], reuse=False)
+    for i in range(3_000):
+        logger.info("m", seq=i, padding="x" * 40)
+    logger.flush(timeout=30)
+    spool = logger._pipeline.spools[0]
+    wait_for(lambda: spool.stats().dropped > 0, "the disk bound to delete old segments")
+    assert logger.stats().spool_dropped == spool.stats().dropped
+    result = logger.drain(timeout=5)
+    assert result.spool_dropped == spool.stats().dropped > 0
