@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from fapilog._diagnostics import Diagnostics
 from fapilog._otel import ReadableLogRecord
 from fapilog._render import dumps, envelope
+from fapilog._safe_repr import UrlSafeRepr
 from fapilog.exporters._cw_batches import MAX_BATCH_BYTES, MAX_BATCH_EVENTS, MAX_EVENT_BYTES, Event, chunks, fit
 from fapilog.exporters._cw_client import (
     BATCH_HEADER,
@@ -47,7 +48,7 @@ _UNAVAILABLE = frozenset({"ServiceUnavailableException", "ServiceUnavailable", "
 _REFUSED = frozenset({"InvalidParameterException", "ValidationException", "SerializationException"})
 
 
-class CloudWatchSettings(BaseModel):
+class CloudWatchSettings(UrlSafeRepr, BaseModel):
     """The CloudWatch Logs exporter's settings (``FAPILOG_CLOUDWATCH__*``)."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from fapilog._otel import ReadableLogRecord
 from fapilog._render import dumps, envelope
+from fapilog._safe_repr import UrlSafeRepr
 from fapilog.exporters._delivery import Delivery, Outcome, Payload, Reply, resilience
 from fapilog.exporters._netsettings import JsonDict, validated
 from fapilog.exporters._network import NetworkExporter
@@ -46,7 +47,7 @@ BatchFormat = Literal["array", "ndjson", "wrapped"]
 _CONTENT_TYPES = {"array": "application/json", "ndjson": "application/x-ndjson", "wrapped": "application/json"}
 
 
-class _BatchFields(BaseModel):
+class _BatchFields(UrlSafeRepr, BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
     endpoint: str | None = Field(None, description="URL the batches are POSTed to.")

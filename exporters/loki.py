@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from fapilog._optional import require
 from fapilog._otel import ReadableLogRecord
 from fapilog._render import dumps, envelope
+from fapilog._safe_repr import UrlSafeRepr
 from fapilog.exporters._delivery import Delivery, Outcome, Payload, Reply, resilience
 from fapilog.exporters._loki_labels import LabelMaker, structured_metadata
 from fapilog.exporters._loki_proto import encode_push
@@ -45,7 +46,7 @@ _ENV_PREFIX = "FAPILOG_LOKI__"
 _Item = tuple[tuple[tuple[str, str], ...], int, str, tuple[tuple[str, str], ...]]
 
 
-class LokiSettings(BaseModel):
+class LokiSettings(UrlSafeRepr, BaseModel):
     """The Loki exporter's settings (``FAPILOG_LOKI__*``)."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)

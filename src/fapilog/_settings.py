@@ -25,6 +25,7 @@ from pydantic_settings import (
 from pydantic_settings import SettingsError as _SourceError
 
 from fapilog._levels import level_for
+from fapilog._safe_repr import UrlSafeRepr
 from fapilog._stage_settings import FilterConfig, RedactorConfig
 from fapilog._units import parse_size
 from fapilog.exporters.cloudwatch import CloudWatchSettings
@@ -179,7 +180,7 @@ class PluginSettings(BaseModel):
 _preset: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("fapilog_preset", default=None)
 
 
-class Settings(BaseSettings):
+class Settings(UrlSafeRepr, BaseSettings):
     """All of fapilog's settings. ``Settings()`` reads the environment when it is called."""
 
     model_config = SettingsConfigDict(

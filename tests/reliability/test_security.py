@@ -229,6 +229,22 @@ def test_settings_never_show_a_secret_in_repr_str_or_errors() -> None:
         assert "1234567890" not in str(raised.value)
 
 
+def test_url_credentials_in_settings_never_show_in_repr_or_str() -> None:
+    """A password inside a URL setting (an endpoint, a sink option) is masked in repr and str, top level and
+    nested, while the value itself is kept for the exporter."""
+    endpoint = "https://alice:UrlSekret1@logs.example.com/in"
+    settings = Settings(
+        http={"endpoint": endpoint},
+        webhook={"endpoint": "https://hook:UrlSekret2@hooks.example.com/x"},
+        loki={"url": "http://bob:UrlSekret3@loki.example.com:3100"},
+        sinks=[{"type": "otlp", "endpoint": "http://carol:UrlSekret4@collector:4318"}],
+    )
+    shown = repr(settings) + str(settings) + repr(settings.http) + str(settings.loki)
+    assert "UrlSekret" not in shown
+    assert "alice:***@logs.example.com" in shown
+    assert settings.http.endpoint == endpoint
+
+
 # ---- ReDoS --------------------------------------------------------------------------------------------------
 
 UNTRUSTED_PATTERNS = {f"builtin:{name}": p.regex for name, p in BUILTIN_PATTERNS.items()}

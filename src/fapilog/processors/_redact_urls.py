@@ -31,7 +31,7 @@ from fapilog.processors._redact_walk import (
     scan_capped,
 )
 
-__all__ = ["QUERY_PARAMS", "UrlCredentials"]
+__all__ = ["QUERY_PARAMS", "UrlCredentials", "mask_userinfo"]
 
 QUERY_PARAMS = (
     "access_token",
@@ -70,6 +70,13 @@ _USERINFO = re.compile(r"(?<![A-Za-z0-9+.-])(?P<keep>(?:[A-Za-z][A-Za-z0-9+.-]*:
 _PARAM_NAME = re.compile(r"(?<=[?&;#])(?P<name>[^=&#;?\s]+)=")
 _PARAM = re.compile(r"""(?<=[?&;#])[^=&#;?\s]+=[^&#\s"'<>]*""")
 _VALUE_END = re.compile(r"""[&#\s"'<>]""")
+
+
+def mask_userinfo(text: str, mask: str = "***") -> str:
+    """``text`` with the password of every URL in it masked (``scheme://user:***@host``)."""
+    if "@" not in text or "//" not in text:
+        return text
+    return _USERINFO.sub(lambda m: f"{m.group('keep')}{mask}@", text)
 
 
 class UrlCredentials(Stage):
@@ -128,8 +135,7 @@ class UrlCredentials(Stage):
 
     def _mask(self, text: str) -> str:
         out = text
-        if "@" in out and "//" in out:
-            out = _USERINFO.sub(lambda m: f"{m.group('keep')}{self.mask}@", out)
+        out = mask_userinfo(out, self.mask)
         if "=" in out and ("?" in out or "&" in out or "#" in out or ";" in out):
             out = self._mask_params(out)
         return text if out == text else out
