@@ -4,14 +4,14 @@ A *stage* is an OpenTelemetry ``LogRecordProcessor`` that also has ``process(rec
 the record, and returning ``False`` drops it, so later stages and exporters never see it. An *exporter* is an
 OpenTelemetry ``LogRecordExporter``; its ``export`` may also return an awaitable (async exporters run on the
 worker's own event loop). Each exporter call is contained: an exporter that raises or fails is counted and
-reported, and the other exporters still get the batch.
+reported, and the other exporters still get the batch. With several exporters, each one that may block runs
+in a lane of its own (``_lanes``), so one that hangs delays only itself.
 """
 
 from __future__ import annotations
 
 import asyncio
 import inspect
-import itertools
 import threading
 import time
 from collections.abc import Sequence
@@ -238,15 +238,20 @@ class Chain:
         final = self._pending(stages)
         if final:
             await self.export(final)
-        await self._flush_parts(self.exporters, timeout_millis, self.lanes)
-
-    async def _flush_parts(self, parts: Sequence[Any], timeout_millis: int, lanes: Sequence[Lane | None] = ()) -> None:
-        laned = [lane for lane in lanes if lane is not None]
+        laned = self._laned()
         if laned:  # every lane at once: one slow lane does not eat the others' time
             await asyncio.gather(*(lane.flush(timeout_millis / 1000) for lane in laned))
-        for part, lane in itertools.zip_longest(parts, lanes):
-            if lane is not None:
-                continue
+        await self._flush_parts(self._unlaned(), timeout_millis)
+
+    def _laned(self) -> list[Lane]:
+        return [lane for lane in self.lanes if lane is not None]
+
+    def _unlaned(self) -> list[Exporter]:
+        """The exporters called on the worker itself (the others are flushed and shut down by their lanes)."""
+        return [e for e, lane in zip(self.exporters, self.lanes, strict=True) if lane is None]
+
+    async def _flush_parts(self, parts: Sequence[Any], timeout_millis: int) -> None:
+        for part in parts:
             flush = getattr(part, "force_flush", None)
             if flush is None:
                 continue
@@ -258,13 +263,10 @@ class Chain:
                 self.diagnostics.warn("sink", "flush failed", part=_name(part), error=exc)
 
     async def shutdown(self) -> None:
-        laned = [lane for lane in self.lanes if lane is not None]
+        laned = self._laned()
         if laned:
             await asyncio.gather(*(lane.shutdown(self.shutdown_timeout) for lane in laned))
-        parts: list[Any] = [
-            *self.stages,
-            *(e for e, lane in zip(self.exporters, self.lanes, strict=True) if lane is None),
-        ]
+        parts: list[Any] = [*self.stages, *self._unlaned()]
         for part in parts:
             try:
                 result = part.shutdown()

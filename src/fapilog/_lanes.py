@@ -8,8 +8,8 @@ of at most ``capacity`` batches. The worker hands each lane its batch and moves 
 A full lane makes the worker wait for room, so a slow exporter slows the pipeline rather than losing records;
 but for at most ``stall_timeout`` seconds. Then the exporter is *stalled*: that batch and, at once, every
 later one are not given to it and are counted failed, until its lane has room again; flushes do not wait for
-it either. So an exporter that hangs costs the others one wait of ``stall_timeout``, and every record it
-missed is counted.
+it either, until it finishes an export again. So an exporter that hangs costs the others one wait of
+``stall_timeout``, and every record it missed is counted.
 
 Each lane exports its batches in order, flushes when the worker flushes and shuts its exporter down at
 shutdown, each within the deadline the worker gives. A forked child starts with empty lanes (it never
@@ -48,8 +48,10 @@ class Lane:
 
     __slots__ = (
         "_cond",
+        "_done",
         "_items",
         "_pid",
+        "_stalled_at",
         "_thread",
         "capacity",
         "diagnostics",
@@ -81,6 +83,8 @@ class Lane:
         """Empty queue, no thread yet, not stalled (also what a forked child starts from)."""
         self._pid = os.getpid()
         self.stalled = False
+        self._done = 0  # exports finished (the thread's progress)
+        self._stalled_at = 0  # _done when the lane was found stalled
         self._cond = threading.Condition()
         self._items: deque[tuple[str, Any, concurrent.futures.Future[None] | None]] = deque()
         self._thread: threading.Thread | None = None
@@ -100,7 +104,7 @@ class Lane:
                 delay = min(delay * 2, 0.01)
                 if self._offer(batch):
                     return True
-            self.stalled = True
+            self.stalled, self._stalled_at = True, self._done
             self.diagnostics.warn(
                 "sink", "exporter stalled: its batches are counted failed until it catches up", exporter=self.name
             )
@@ -122,9 +126,10 @@ class Lane:
 
     async def flush(self, timeout: float) -> bool:
         """Wait (up to ``timeout`` seconds) until the lane has exported what it holds and flushed its exporter;
-        at once (False) for a stalled exporter, which would only make every flush wait out its deadline."""
+        at once (False) for a stalled exporter that has not finished an export since, which would only make
+        every flush wait out its deadline."""
         self._check_fork()
-        if self.stalled:
+        if self.stalled and self._done == self._stalled_at:  # no export has finished since: still hung
             return False
         return await self._marker("flush", timeout)
 
@@ -205,6 +210,7 @@ class Lane:
         if not ok:
             self.diagnostics.warn("sink", "export failed", exporter=self.name, records=len(batch))
         self.report(len(batch), ok, time.perf_counter() - start)
+        self._done += 1
         return loop
 
     def _call(

@@ -125,6 +125,10 @@ def test_a_hanging_exporter_leaves_the_others_whole(figures: Figures) -> None:
     assert (stats.dropped, stats.backpressure_waits) == (0, 0)
     assert [r.log_record.attributes["seq"] for r in good.records] == list(range(FAULT_RECORDS))  # type: ignore[index]
     hanging.release()
+    deadline = time.monotonic() + HANG_GUARD
+    while not hanging.records:  # recovered: it finishes its export (the drain then waits for its lane)
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
     result = logger.drain(HANG_GUARD)
     assert not result.timed_out
     assert result.export_failures > 0
