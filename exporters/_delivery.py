@@ -429,11 +429,7 @@ class Delivery(Generic[T]):
             self._fail(n, outcome.message or f"HTTP {outcome.status}")
 
     async def _divert(self, entries: list[_Entry[T]]) -> None:
-        records = [e[_RECORD] for e in entries if e[_RECORD] is not None]
-        if len(records) < len(entries):  # buffered before a fallback was set: nothing to divert
-            self._fail(len(entries) - len(records), "no record kept for the fallback")
-            if not records:
-                return
+        records = [e[_RECORD] for e in entries]  # kept for every entry: the fallback is fixed at construction
         try:
             result = self.fallback.export(records)
             if inspect.isawaitable(result):
