@@ -172,15 +172,18 @@ def test_secrets_are_masked(capsys: pytest.CaptureFixture[str], monkeypatch: pyt
     key=st.sampled_from(["password", "Authorization", "api_key", "X-Api-Key", "client_secret", "token", "dsn"]),
 )
 def test_mask_hides_secrets_wherever_they_sit(secret: str, key: str) -> None:
-    """A secret under a sensitive name, in a SecretStr or as a URL password, at any depth, is never shown."""
+    """A secret under a sensitive name, in a SecretStr or as a URL password (also inside a string), at any
+    depth, is never shown."""
     value = {
         "plain": SecretStr(secret),
         "url": f"postgresql://app:{secret}@db.internal:6543/logs",
+        "in_text": f"retry with conn=postgresql://app:{secret}@[::1]:6543/logs",
         "nested": {"headers": {key: secret, "X-Team": "blue"}, "sinks": [{"type": "webhook", key: secret}]},
     }
     shown = json.dumps(mask(value))
     assert secret not in shown
-    assert shown.count(MASK) == 4
+    assert shown.count(MASK) == 5
+    assert "conn=postgresql://app:**********@[::1]:6543/logs" in shown  # a URL inside a string, host kept
     assert '"X-Team": "blue"' in shown
 
 

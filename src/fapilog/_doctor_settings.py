@@ -15,13 +15,13 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, SecretStr
 
 from fapilog._environment import detect_environment, environment_overrides
 from fapilog._presets import describe_preset
 from fapilog._settings import ENV_PREFIX, Settings, preset_defaults
+from fapilog.processors._redact_urls import mask_userinfo
 
 __all__ = ["MASK", "Layers", "SettingRow", "dotenv_notes", "effective_settings", "mask", "parse_assignment", "rows"]
 
@@ -184,25 +184,10 @@ def mask(value: Any, key: str = "") -> Any:
     if isinstance(value, Path):
         return str(value)
     if isinstance(value, str):
-        return _mask_url(value)
+        return mask_userinfo(value, MASK)
     if value is None or isinstance(value, bool | int | float):
         return value
     return str(value)
-
-
-def _mask_url(text: str) -> str:
-    """A URL's password replaced by the mask (``http://user:***@host``); anything else unchanged."""
-    if "://" not in text or "@" not in text:
-        return text
-    try:
-        parts = urlsplit(text)
-        if parts.password is None:
-            return text
-        host = parts.hostname or ""
-        netloc = f"{parts.username or ''}:{MASK}@{host}" + (f":{parts.port}" if parts.port else "")
-    except ValueError:
-        return text
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def dotenv_notes(directory: Path) -> list[str]:
