@@ -20,13 +20,12 @@ from pydantic import BaseModel, SecretStr
 
 from fapilog._environment import detect_environment, environment_overrides
 from fapilog._presets import describe_preset
-from fapilog._settings import ENV_PREFIX, Settings, preset_defaults
+from fapilog._settings import _NOT_SETTINGS, ENV_PREFIX, Settings, preset_defaults
 from fapilog.processors._redact_urls import mask_userinfo
 
 __all__ = ["MASK", "Layers", "SettingRow", "dotenv_notes", "effective_settings", "mask", "parse_assignment", "rows"]
 
 MASK = "**********"
-_NOT_SETTINGS = ("FAPILOG_TEST_", "FAPILOG_REQUIRE_SERVICES")
 _SENSITIVE_KEY = re.compile(r"pass(word)?|secret|token|api[-_]?key|authorization|cookie|credential|dsn", re.I)
 
 Path_ = tuple[str, ...]
