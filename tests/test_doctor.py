@@ -264,6 +264,27 @@ def test_missing_required_options_and_unknown_sinks_fail(
     assert verdicts["kafka"][1].startswith("unknown sink type 'kafka'")
 
 
+def test_options_are_validated_as_the_exporter_validates_them(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    web: tuple[str, list[tuple[str, str, dict[str, str]]]],
+) -> None:
+    """An option the exporter would refuse at start-up (a typo) FAILs; one its factory takes besides the
+    section's fields (shutdown_timeout) is accepted."""
+    url, _seen = web
+    sinks(
+        monkeypatch,
+        {"type": "loki", "url": f"{url}/200", "shutdown_timeout": 2},
+        {"type": "loki", "url": f"{url}/200", "tenant": "team-a"},
+    )
+    code, doc = report(capsys)
+    assert code == 1
+    assert [(c["verdict"], c["detail"]) for c in doc["checks"]] == [
+        ("OK", f"{url}/200 is ready"),
+        ("FAIL", "invalid options: tenant: Extra inputs are not permitted"),
+    ]
+
+
 def test_http_and_webhook_checks_send_head(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,

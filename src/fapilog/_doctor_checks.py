@@ -23,7 +23,7 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -33,6 +33,7 @@ from pydantic import BaseModel, ValidationError
 
 from fapilog._settings import Settings
 from fapilog._sinks import known_sink_types
+from fapilog.exporters import cloudwatch, http, loki, postgres
 
 __all__ = ["CheckResult", "Verdict", "run_checks", "targets"]
 
@@ -55,13 +56,15 @@ class CheckFailed(Exception):
     """A check's negative verdict, with its reason as the message."""
 
 
-_SECTIONS = {
-    "rotating_file": "file",
-    "http": "http",
-    "webhook": "webhook",
-    "loki": "loki",
-    "postgres": "postgres",
-    "cloudwatch": "cloudwatch",
+# Sink type -> its Settings section, and the keyword arguments its exporter factory takes besides the
+# section's fields (every other option must be a field, as when the application builds the exporter).
+_SECTIONS: dict[str, tuple[str, Collection[str]]] = {
+    "rotating_file": ("file", ()),
+    "http": ("http", http._HTTP_KWARGS),
+    "webhook": ("webhook", http._HTTP_KWARGS),
+    "loki": ("loki", loki._OBJECT_KWARGS),
+    "postgres": ("postgres", postgres._OBJECT_KWARGS),
+    "cloudwatch": ("cloudwatch", cloudwatch._OBJECT_KWARGS),
 }
 _CONSOLE = ("stdout_json", "stdout_pretty")
 
@@ -117,9 +120,10 @@ def _section(kind: str, options: dict[str, Any], settings: Settings) -> Any:
     """The sink's settings section with the spec's own options over it, validated."""
     if kind == "otlp":
         return None
-    base: BaseModel = getattr(settings, _SECTIONS[kind])
+    name, passed_on = _SECTIONS[kind]
+    base: BaseModel = getattr(settings, name)
     model = type(base)
-    fields = {k: v for k, v in options.items() if k in model.model_fields}
+    fields = {k: v for k, v in options.items() if k not in passed_on}
     try:
         return model(**{**base.model_dump(exclude_unset=True), **fields})
     except ValidationError as exc:
