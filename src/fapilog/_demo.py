@@ -69,7 +69,8 @@ def run(args: argparse.Namespace) -> int:
         f"high_water_mark={drain.queue_depth_high_watermark} "
         f"flush_latency={drain.flush_latency_seconds * 1000:.1f} ms"
     )
-    return 0 if drain.dropped == 0 and drain.submitted == drain.processed else 1
+    delivered = drain.dropped == 0 and drain.export_failures == 0 and drain.submitted == drain.processed
+    return 0 if delivered else 1
 
 
 async def _serve_and_drive(app: Any) -> list[tuple[str, int]]:
