@@ -31,13 +31,29 @@ _SENSITIVE_KEY = re.compile(r"pass(word)?|secret|token|api[-_]?key|authorization
 Path_ = tuple[str, ...]
 
 
+# How each source is named in the report, with the row's origin ("env FAPILOG_CORE__LOG_LEVEL").
+_SOURCE_LABELS = {
+    "explicit": "explicit (--set)",
+    "env": "env {}",
+    "preset": "preset {}",
+    "environment": "detected environment {}",
+    "default": "default",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Layers:
     """What the settings are built from, highest precedence first, besides the environment."""
 
     explicit: dict[str, Any]
     below: dict[str, Any]  # the preset's values, or the detected environment's suggestions
-    below_label: str  # "preset production", "detected environment ci", ...
+    below_source: str  # "preset" or "environment"
+    below_name: str  # the preset's or the environment's name: "production", "ci", ...
+
+    @property
+    def below_label(self) -> str:
+        """``preset production``, ``detected environment ci``, ..."""
+        return _SOURCE_LABELS[self.below_source].format(self.below_name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,13 +70,7 @@ class SettingRow:
         return self.source == "default"
 
     def describe(self) -> str:
-        return {
-            "explicit": "explicit (--set)",
-            "env": f"env {self.origin}",
-            "preset": f"preset {self.origin}",
-            "environment": f"detected environment {self.origin}",
-            "default": "default",
-        }[self.source]
+        return _SOURCE_LABELS[self.source].format(self.origin)
 
 
 def parse_assignment(text: str) -> tuple[Path_, Any]:
@@ -96,13 +106,13 @@ def effective_settings(
         raise ValueError("give either --preset or --environment, not both (get_logger refuses both too)")
     explicit = _nest([parse_assignment(a) for a in assignments])
     if preset is not None:
-        below, label = copy.deepcopy(describe_preset(preset).values), f"preset {preset}"
+        layers = Layers(explicit, copy.deepcopy(describe_preset(preset).values), "preset", preset)
     else:
         name = environment or detect_environment()
-        below, label = copy.deepcopy(environment_overrides(name)), f"detected environment {name}"
-    with preset_defaults(below):
+        layers = Layers(explicit, copy.deepcopy(environment_overrides(name)), "environment", name)
+    with preset_defaults(layers.below):
         settings = Settings(**explicit)
-    return settings, Layers(explicit, below, label)
+    return settings, layers
 
 
 def _leaves(values: Mapping[str, Any], prefix: Path_ = ()) -> Iterator[Path_]:
@@ -142,8 +152,6 @@ def rows(settings: Settings, layers: Layers) -> list[SettingRow]:
     explicit = list(_leaves(layers.explicit))
     env = _env_paths()
     below = list(_leaves(layers.below))
-    kind, _, origin = layers.below_label.rpartition(" ")
-    below_source = "preset" if kind == "preset" else "environment"
     out: list[SettingRow] = []
     for path, value in _walk(settings):
         dotted = ".".join(path)
@@ -152,7 +160,7 @@ def rows(settings: Settings, layers: Layers) -> list[SettingRow]:
         elif (var := next((v for p, v in env.items() if _covers(path, p)), None)) is not None:
             row = SettingRow(dotted, mask(value), "env", var)
         elif any(_covers(path, p) for p in below):
-            row = SettingRow(dotted, mask(value), below_source, origin)
+            row = SettingRow(dotted, mask(value), layers.below_source, layers.below_name)
         elif dotted == "service" and value is None and os.environ.get("OTEL_SERVICE_NAME"):
             row = SettingRow(dotted, os.environ["OTEL_SERVICE_NAME"], "env", "OTEL_SERVICE_NAME")
         else:
