@@ -259,7 +259,10 @@ def test_missing_required_options_and_unknown_sinks_fail(
     verdicts = {c["exporter"]: (c["verdict"], c["detail"]) for c in doc["checks"]}
     assert verdicts["rotating_file"][0] == "FAIL"
     assert "FAPILOG_FILE__DIRECTORY" in verdicts["rotating_file"][1]
-    assert verdicts["http"] == ("FAIL", "no endpoint: set FAPILOG_HTTP__ENDPOINT")
+    assert verdicts["http"] == (
+        "FAIL",
+        "the http exporter needs an endpoint: set FAPILOG_HTTP__ENDPOINT (or give {'type': 'http', 'endpoint': ...})",
+    )
     assert verdicts["kafka"][0] == "FAIL"
     assert verdicts["kafka"][1].startswith("unknown sink type 'kafka'")
 

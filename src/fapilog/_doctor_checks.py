@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
-import json
 import os
 import sys
 import tempfile
@@ -186,12 +185,11 @@ def _host_port(url: str, default_port: int | None = None) -> str:
 async def _http(section: Any, options: dict[str, Any], timeout: float) -> tuple[Verdict, str]:
     import httpx
 
-    if not section.endpoint:
-        env = "FAPILOG_WEBHOOK__ENDPOINT" if type(section).__name__.startswith("Webhook") else "FAPILOG_HTTP__ENDPOINT"
-        raise CheckFailed(f"no endpoint: set {env}")
-    headers = dict(section.headers)
-    if getattr(section, "headers_json", None):
-        headers.update(json.loads(section.headers_json))
+    try:  # the endpoint and headers the exporter would use, or its own refusal
+        arguments = http._arguments(section, "webhook" if isinstance(section, http.WebhookSettings) else "http")
+    except ValueError as exc:
+        raise CheckFailed(str(exc)) from None
+    headers = arguments["headers"]
     where = _host_port(section.endpoint)
     try:
         async with httpx.AsyncClient(timeout=timeout) as client:
