@@ -5,7 +5,6 @@ beyond the policy, every record is counted exactly once, and nothing hangs (subp
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -22,6 +21,7 @@ import pytest
 from fapilog import Settings, get_logger
 from fapilog._otel import LogRecordExportResult, ReadableLogRecord
 from fapilog.testing import BlockingExporter, CaptureExporter
+from tests.test_docs import clean_env
 from tests.test_lanes import wait_for
 
 from ._figures import (
@@ -149,14 +149,25 @@ def test_a_hanging_exporter_leaves_the_others_whole(figures: Figures) -> None:
 
 
 def python(code: str, *args: str) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("FAPILOG_", "OTEL_"))}
+    """``code`` running in a fresh interpreter with a clean environment (no FAPILOG_* or OTEL_* variable)."""
     return subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(code), *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=env,
+        env=clean_env(),
     )
+
+
+def finish(proc: subprocess.Popen[str]) -> str:
+    """Wait (at most the hang guard) for ``proc`` to exit; its stderr. A child that hangs is killed, not left."""
+    try:
+        _, err = proc.communicate(timeout=HANG_GUARD)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise
+    return err
 
 
 def lines(path: Path) -> list[dict[str, Any]]:
@@ -238,9 +249,10 @@ def test_sigterm_while_threads_log_drains_everything_within_the_deadline(tmp_pat
         SHUTDOWN_CHILD, str(path), "sigterm", str(SHUTDOWN_RECORDS), str(SHUTDOWN_THREADS), str(SHUTDOWN_EXTRA)
     )
     assert proc.stderr is not None
-    assert proc.stderr.readline().strip() == "ready"
+    ready = proc.stderr.readline().strip()
+    assert ready == "ready", ready + finish(proc)
     proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=HANG_GUARD)
+    err = finish(proc)
     assert proc.returncode == 0, err
     report = json.loads(err.strip().splitlines()[-1])
     assert report["queued_out_at_signal"] == SHUTDOWN_RECORDS  # the signal's drain finished, not timed out
@@ -263,7 +275,7 @@ def test_interpreter_exit_while_threads_log_drains_the_queue(tmp_path: Path, fig
     proc = python(
         SHUTDOWN_CHILD, str(path), "atexit", str(SHUTDOWN_RECORDS), str(SHUTDOWN_THREADS), str(SHUTDOWN_EXTRA)
     )
-    _, err = proc.communicate(timeout=HANG_GUARD)
+    err = finish(proc)
     assert proc.returncode == 0, err
     report = json.loads(err.strip().splitlines()[-1])
     stats = report["stats"]
@@ -337,7 +349,7 @@ def test_prefork_workers_each_log_once_and_never_resend_the_parents_queue(
     each worker's records arrive exactly once with its own pid, the parent's queued records exactly once."""
     path = tmp_path / "out.jsonl"
     proc = python(FORK_CHILD, str(path), str(PREFORK_WORKERS), str(PREFORK_RECORDS_PER_WORKER), mode)
-    _, err = proc.communicate(timeout=HANG_GUARD)
+    err = finish(proc)
     assert proc.returncode == 0, err
     summary = err.strip().splitlines()[-1]
     assert summary.startswith("[" + ", ".join(["0"] * PREFORK_WORKERS) + "]"), err  # every worker exited cleanly
