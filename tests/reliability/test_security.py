@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import string
 import threading
 import time
@@ -32,6 +31,7 @@ from tests.exporters._otlp_receiver import Received
 from tests.exporters.test_otlp import http_receiver  # noqa: F401 - the receiver fixture
 from tests.instrumentation.test_fastapi import logs, make_app, serve
 from tests.processors.test_redaction_property import FailingExporter, cases
+from tests.test_doctor import refusing_port
 
 from ._figures import (
     FASTAPI_EXAMPLES,
@@ -49,13 +49,6 @@ pytestmark = pytest.mark.reliability
 PRESETS = ["credentials", "pci_dss", "hipaa_phi"]
 
 
-def free_port() -> int:
-    """A loopback port nothing listens on (bound, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 # ---- secrets through every output ---------------------------------------------------------------------------
 
 
@@ -66,16 +59,6 @@ def secured(tmp_path: Path, http_receiver: tuple[str, Received]) -> Iterator[tup
     whose fallback exporter gets the batches; diagnostics on."""
     outputs = Outputs(tmp_path, http_receiver)
     fallback = CaptureExporter()
-    dead = HttpExporter(
-        f"http://127.0.0.1:{free_port()}/logs",
-        batch_size=1,
-        batch_timeout=0,
-        max_retries=0,
-        breaker_threshold=1,
-        breaker_recovery=3600,
-        fallback=fallback,
-        timeout=2,
-    )
     settings = Settings(
         core={
             "log_level": "DEBUG",
@@ -85,13 +68,24 @@ def secured(tmp_path: Path, http_receiver: tuple[str, Received]) -> Iterator[tup
         },
         redactor_config={"field_mask": {"presets": PRESETS}, "regex_mask": {"presets": PRESETS}},
     )
-    sinks = [*outputs.sinks(), FailingExporter(), dead]
-    logger = get_logger("secured", settings=settings, sinks=sinks, reuse=False)
-    logger._pipeline.diagnostics.window = 0  # every diagnostic written: none is hidden by the rate limit
-    logger.info("warm-up: the first failed request opens the circuit; later batches go to the fallback")
-    assert logger.flush(30)
-    yield logger, outputs, fallback
-    logger.drain()
+    with refusing_port() as port:  # held until the end: no other process can start listening there
+        dead = HttpExporter(
+            f"http://127.0.0.1:{port}/logs",
+            batch_size=1,
+            batch_timeout=0,
+            max_retries=0,
+            breaker_threshold=1,
+            breaker_recovery=3600,
+            fallback=fallback,
+            timeout=2,
+        )
+        sinks = [*outputs.sinks(), FailingExporter(), dead]
+        logger = get_logger("secured", settings=settings, sinks=sinks, reuse=False)
+        logger._pipeline.diagnostics.window = 0  # every diagnostic written: none is hidden by the rate limit
+        logger.info("warm-up: the first failed request opens the circuit; later batches go to the fallback")
+        assert logger.flush(30)
+        yield logger, outputs, fallback
+        logger.drain()
 
 
 def everything_written(outputs: Outputs, fallback: CaptureExporter, err: str) -> str:
