@@ -127,6 +127,7 @@ def test_no_preset_secret_reaches_any_output_diagnostics_or_the_fallback(
             logger.info(case["message"], **case["payload"])
         logger.clear_context()
         assert logger.flush(30)
+        outputs.check(["INFO" if case["exception"] is None else "ERROR"])  # every output got the record to search
         err = capsys.readouterr().err
         assert "export raised" in err  # the failing exporter's error (quoting its records) was reported
         assert len(fallback.records) == 1  # the down server's batch went to the fallback
