@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import re
 import string
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -304,29 +303,18 @@ def test_the_checker_refuses_every_backtracking_shape(pattern: str) -> None:
         RegexMask([pattern])
 
 
-def test_pathological_inputs_finish_and_keep_the_size_cap(figures: Figures) -> None:
-    """Each built-in pattern (and the URL stage) over inputs built to provoke backtracking, up to the largest size:
-    every scan returns (a hang guard, not a timing), and output never grows beyond the input plus its masks."""
+def test_pathological_inputs_finish(figures: Figures) -> None:
+    """Each built-in pattern (and the URL stage) scans every input built to provoke backtracking, up to the largest
+    size, whole (no cap cuts it) and returns (the hang guard is pytest's timeout, not a timing)."""
     scanners: dict[str, Any] = {name: RegexMask([name], max_string_length=10**6).scan for name in BUILTIN_PATTERNS}
     scanners["url_credentials"] = UrlCredentials(max_string_length=10**6).scan
-    results: dict[str, int] = {}
-    done = threading.Event()
-
-    def scan_all() -> None:
-        for name, scan in scanners.items():
-            for shape in REDOS_SHAPES:
-                for size in REDOS_SIZES:
-                    text = shape * (size // len(shape))
-                    out = scan(text)
-                    assert out is None or isinstance(out, str)
-                    results[f"{name}:{shape}:{size}"] = 1
-        done.set()
-
-    worker = threading.Thread(target=scan_all, daemon=True)
-    worker.start()
-    assert done.wait(120), "a scan did not finish: catastrophic backtracking"
-    assert len(results) == len(scanners) * len(REDOS_SHAPES) * len(REDOS_SIZES)
-    figures.add("security.redos_scans", len(results))
+    scans = 0
+    for scan in scanners.values():
+        for shape in REDOS_SHAPES:
+            for size in REDOS_SIZES:
+                scan(shape * (size // len(shape)))  # in the main thread, where the timeout's signal interrupts re
+                scans += 1
+    figures.add("security.redos_scans", scans)
 
 
 # ---- FastAPI: ids and headers from clients ----------------------------------------------------------------------
