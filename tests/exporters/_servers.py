@@ -52,6 +52,7 @@ class Request:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out as two writes: no delayed-ACK wait per answer
     server: _HTTPServer
 
     def do_POST(self) -> None:
