@@ -108,8 +108,9 @@ def test_threads_and_tasks_together_lose_nothing_duplicate_nothing_mix_nothing(q
     check_records(records)
     figures.add(f"load.{queue}.delivered", len(records))
     figures.add("load_records", len(records))
-    figures.add("load_threads", LOAD_THREADS)
-    figures.add("load_tasks", LOAD_TASKS)
+    owners = {str(r["owner"]) for r in records}
+    figures.add("load_threads", sum(1 for owner in owners if owner.startswith("thread-")))
+    figures.add("load_tasks", sum(1 for owner in owners if owner.startswith("task-")))
     if queue == "tight_queue_block":
         assert result.queue_depth_high_watermark <= QUEUES[queue]["max_queue_size"]
         figures.add("load.tight_queue_block.backpressure_waits", result.backpressure_retries)
