@@ -74,7 +74,7 @@ def http_receiver() -> Iterator[tuple[str, Received]]:
     """An OTLP/HTTP receiver (POST /v1/logs, protobuf bodies) on 127.0.0.1; yields its base URL."""
     received = Received()
     server = _OtlpHttpServer(received)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}", received
     server.shutdown()
