@@ -15,6 +15,7 @@ from concurrent.futures import Future
 from typing import Any, TypeVar
 
 from fapilog._otel import LogRecordExporter, LogRecordExportResult, ReadableLogRecord
+from fapilog._threads import start_daemon
 from fapilog.exporters._delivery import Delivery, DeliveryStats
 
 __all__ = ["NetworkExporter"]
@@ -29,8 +30,7 @@ class _LoopThread:
 
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self.loop.run_forever, name="fapilog-delivery", daemon=True)
-        self._thread.start()
+        self._thread = start_daemon(self.loop.run_forever, "fapilog-delivery")
 
     def call(self, func: Callable[[], Any]) -> None:
         self.loop.call_soon_threadsafe(func)

@@ -20,6 +20,7 @@ from typing import Any
 
 from fapilog._diagnostics import Diagnostics
 from fapilog._otel import as_readable, export_result_ok
+from fapilog._threads import start_daemon
 from fapilog.exporters._retry import RetryPolicy, backoff_delay
 from fapilog.exporters._spool_store import Store
 
@@ -85,8 +86,7 @@ class Replayer:
         self._failing = False  # the last attempt failed
         self._catching_up = False  # an attempt failed and the backlog has not been emptied since
         self._stop_at: float | None = None
-        self._thread = threading.Thread(target=self._run, name=f"fapilog-spool-{name}", daemon=True)
-        self._thread.start()
+        self._thread = start_daemon(self._run, f"fapilog-spool-{name}")
 
     @property
     def failing(self) -> bool:

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from fapilog._diagnostics import Diagnostics
+from fapilog._threads import start_daemon
 from fapilog.exporters._spool_codec import encode_batch
 from fapilog.exporters._spool_cursor import CURSOR_BYTES, Cursor
 from fapilog.exporters._spool_files import SegmentFiles, open_segments, sync_files
@@ -134,8 +135,7 @@ class Store:
         self._syncer: threading.Thread | None = None
         self._stop_sync = threading.Event()
         if fsync != "never":
-            self._syncer = threading.Thread(target=self._sync_loop, name="fapilog-spool-sync", daemon=True)
-            self._syncer.start()
+            self._syncer = start_daemon(self._sync_loop, "fapilog-spool-sync")
 
     def _new_locks(self) -> None:
         self._lock = threading.Lock()

@@ -51,6 +51,7 @@ from fapilog._otel import (
     SeverityNumber,
     from_capture,
 )
+from fapilog._threads import start_daemon
 
 __all__ = ["BackpressurePolicy", "BatchHandler", "NonBlockingProcessor", "SpillSource"]
 
@@ -378,8 +379,7 @@ class NonBlockingProcessor(LogRecordProcessor):
             if self._thread is not None and self._thread.is_alive():
                 return
             self._stopping = False
-            self._thread = threading.Thread(target=self._run, name="fapilog-worker", daemon=True)
-            self._thread.start()
+            self._thread = start_daemon(self._run, "fapilog-worker")
 
     # ---- worker side ------------------------------------------------------------------------------------
 

@@ -30,6 +30,7 @@ from typing import Any
 
 from fapilog._diagnostics import Diagnostics
 from fapilog._otel import as_readable, export_result_ok
+from fapilog._threads import start_daemon
 
 __all__ = ["Lane", "needs_lane"]
 
@@ -162,8 +163,7 @@ class Lane:
 
     def _ensure_thread(self) -> None:
         if self._thread is None or not self._thread.is_alive():
-            self._thread = threading.Thread(target=self._run, name=f"fapilog-lane-{self.name}", daemon=True)
-            self._thread.start()
+            self._thread = start_daemon(self._run, f"fapilog-lane-{self.name}")
 
     def _check_fork(self) -> None:
         if self._pid != os.getpid():  # a forked child: the parent's batches are not ours to export

@@ -11,6 +11,7 @@ from types import FrameType
 from typing import Any
 
 from fapilog._pipeline import live_pipelines
+from fapilog._threads import start_daemon
 
 __all__ = ["drain_all", "install_shutdown_handlers"]
 
@@ -57,8 +58,7 @@ def install_shutdown_handlers(
 
         def handler(received: int, frame: FrameType | None, _previous: Any = previous) -> None:
             # Drain on a helper thread, so a signal that lands inside a log call cannot deadlock on its lock.
-            worker = threading.Thread(target=drain_all, kwargs={"timeout": timeout}, daemon=True)
-            worker.start()
+            worker = start_daemon(drain_all, "fapilog-drain", timeout=timeout)
             worker.join(timeout if timeout is not None else 5.0)
             if callable(_previous):
                 _previous(received, frame)

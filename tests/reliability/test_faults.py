@@ -235,7 +235,10 @@ SHUTDOWN_CHILD = """
         signal.signal(signal.SIGTERM, after_fapilog)
         assert install_shutdown_handlers(timeout=30)
         print("ready", file=sys.stderr, flush=True)
-        time.sleep(60)
+        # Short sleeps: the kernel may hand the signal to one of the logging threads, and Python runs the
+        # handler only when the main thread next runs Python code, which one long sleep would put off.
+        for _ in range(6_000):
+            time.sleep(0.01)
         os._exit(3)  # the signal never came
     report["logged_before_exit"] = sum(logged) + queued
 """
