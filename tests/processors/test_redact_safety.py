@@ -1,14 +1,14 @@
-"""ReDoS safety: backtracking-prone patterns are refused at configuration; the built-in ones scan in linear time."""
+"""ReDoS safety: backtracking-prone patterns are refused at configuration, the built-in ones pass the same check,
+and the scan cap bounds any accepted pattern. (tests/reliability scans ``ADVERSARIAL`` inputs under a hang guard;
+no test here times a scan: wall-clock bounds do not belong in unit tests on shared machines.)"""
 
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Callable
 
 import pytest
 
-from fapilog.processors import RegexMask, UrlCredentials
+from fapilog.processors import RegexMask
 from fapilog.processors._redact_patterns import BUILTIN_PATTERNS
 from fapilog.processors._redact_safety import compile_safe
 
@@ -74,6 +74,7 @@ def test_builtin_patterns_pass_the_same_check() -> None:
         compile_safe(regex.pattern)
 
 
+# Units repeated to provoke backtracking in the built-in patterns (scanned by tests/reliability).
 ADVERSARIAL = [
     "a",
     "1",
@@ -97,32 +98,6 @@ ADVERSARIAL = [
     "&a",
     "123-45-",
 ]
-
-
-def _best_of(run: Callable[[], object], times: int = 3) -> float:
-    best = float("inf")
-    for _ in range(times):
-        start = time.perf_counter()
-        run()
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
-@pytest.mark.parametrize("name", [*BUILTIN_PATTERNS, "url_credentials"])
-def test_scanning_grows_linearly_on_adversarial_inputs(name: str) -> None:
-    """On 100 KB strings built to provoke backtracking, scanning takes < 50x the time of 10 KB (quadratic: ~100x).
-
-    The 10 KB time is floored at 1 ms so that timer noise on a tiny baseline cannot fail the comparison.
-    """
-    stage = UrlCredentials(max_string_length=10**6) if name == "url_credentials" else None
-    mask = RegexMask([name], max_string_length=10**6) if stage is None else None
-    scan = stage.scan if stage is not None else mask.scan  # type: ignore[union-attr]
-    for unit in ADVERSARIAL:
-        small = unit * (10_000 // len(unit))
-        large = unit * (100_000 // len(unit))
-        t_small = _best_of(lambda s=small: scan(s))  # type: ignore[misc]
-        t_large = _best_of(lambda s=large: scan(s))  # type: ignore[misc]
-        assert t_large < 50 * max(t_small, 0.001), f"{name} on {unit!r}*n: {t_small:.4f}s -> {t_large:.4f}s"
 
 
 def test_the_scan_cap_bounds_any_accepted_pattern() -> None:
