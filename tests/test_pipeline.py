@@ -135,7 +135,7 @@ def test_shutdown_timeout_is_drains_default_deadline() -> None:
     logger.info("stuck")
     start = time.monotonic()
     result = logger.drain()
-    assert time.monotonic() - start < 3
+    assert time.monotonic() - start < 10  # a hang guard: the hung sink would hold it 30 s
     assert result.timed_out
     assert result.submitted == result.processed + result.dropped
     exporter.release()
