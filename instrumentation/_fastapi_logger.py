@@ -17,9 +17,9 @@ from opentelemetry.trace import get_current_span
 
 from fapilog._api import get_logger
 from fapilog._context import current_context
+from fapilog._entries import estimate_size
 from fapilog._exceptions import resolve_exc_info
 from fapilog._facade import AsyncLoggerFacade
-from fapilog._handoff import estimate_size
 from fapilog._levels import level_for
 
 if TYPE_CHECKING:

@@ -42,7 +42,7 @@ from opentelemetry.trace import get_current_span
 
 from fapilog import _api
 from fapilog._context import current_context
-from fapilog._handoff import estimate_size
+from fapilog._entries import estimate_size
 from fapilog._levels import Level, level_for
 from fapilog._otel import InstrumentationScope
 from fapilog.instrumentation import _rivals

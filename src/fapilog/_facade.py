@@ -18,8 +18,8 @@ from fapilog._coerce import safe_text
 from fapilog._context import bind_context, current_context, unbind_context
 from fapilog._context import clear_context as _clear_context
 from fapilog._drain import DrainResult, PipelineStats
+from fapilog._entries import estimate_size
 from fapilog._exceptions import resolve_exc_info
-from fapilog._handoff import estimate_size
 from fapilog._levels import Level, level_for
 from fapilog._otel import InstrumentationScope
 

@@ -20,10 +20,8 @@ into the pipeline when there is room, in order: from the first spilled record un
 again, every new record (protected ones too) goes to the spool behind it, and the worker processes the
 queue first and then the spool, batch by batch. A flush waits for what was spilled before it.
 
-The queue is one flat deque of fixed-width entries (a record's ``WIDTH`` slots side by side), not a deque of
-tuples: a backlog then adds no container object per record for Python's cyclic garbage collector to track
-(the fields dict of a call holding only strings and numbers is not tracked either), which keeps collections
-cheap while the queue is long.
+The queue is one flat deque of fixed-width entries (see ``_entries``), which keeps the cyclic garbage
+collector's work small while the queue is long.
 """
 
 from __future__ import annotations
@@ -39,11 +37,10 @@ from collections import Counter, deque
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
-from fapilog._context import current_context
 from fapilog._diagnostics import Diagnostics
 from fapilog._drain import DrainResult, PipelineStats
+from fapilog._entries import WIDTH, Marker, adopt, materialize, record_entry, severity, split_entries
 from fapilog._otel import (
-    CAPTURE_WIDTH,
     Capture,
     LogRecordProcessor,
     ReadWriteLogRecord,
@@ -85,19 +82,6 @@ class SpillSource(Protocol):
     def pending(self) -> int: ...
 
 
-class _Marker:
-    """A queue entry asking the worker to flush exporters (and maybe stop) once everything before it is done."""
-
-    __slots__ = ("close", "done", "notify", "spill_mark", "stop")
-
-    def __init__(self, *, stop: bool = False, close: bool = False, notify: Callable[[], None] | None = None) -> None:
-        self.done = threading.Event()
-        self.stop = stop or close
-        self.close = close
-        self.notify = notify
-        self.spill_mark: int | None = None  # the spill source's end when the marker was queued
-
-
 _SPILL = -2  # _full's answer: give the record to the spill hook
 
 
@@ -107,55 +91,6 @@ def _resolve(fut: asyncio.Future[None]) -> None:
 
 
 _live: weakref.WeakSet[NonBlockingProcessor] = weakref.WeakSet()
-
-
-WIDTH = CAPTURE_WIDTH  # slots per queue entry
-_PAD = (None,) * (WIDTH - 2)
-
-
-def _record_entry(record: Any, size: int) -> tuple[Any, ...]:
-    """A queue entry for a ready record (or a marker): the object first, its size last."""
-    return (record, *_PAD, size)
-
-
-def _entries(flat: deque[Any]) -> list[tuple[Any, ...]]:
-    """The entries of a flat queue, in order."""
-    return list(zip(*[iter(flat)] * WIDTH, strict=True))
-
-
-def _severity(entry: Any) -> int:
-    """The severity number of a queued entry (0 when unset)."""
-    first = entry[0]
-    if type(first) is int:  # a capture: its timestamp first, then its SeverityNumber
-        return int(entry[1].value)
-    severity = first.log_record.severity_number
-    return int(severity.value) if severity is not None else 0
-
-
-def _materialize(entry: tuple[Any, ...]) -> ReadWriteLogRecord:
-    first = entry[0]
-    return from_capture(entry) if type(first) is int else first
-
-
-def _adopt(record: ReadWriteLogRecord) -> int:
-    """Give a record from elsewhere what fapilog's own records carry: the caller's bound context (captured
-    now, on the calling thread) and an estimate of its memory, which is returned."""
-    context = current_context()
-    if context:
-        record.context = context  # type: ignore[attr-defined]
-    lr = record.log_record
-    size = estimate_size(lr.body, lr.attributes or {}) + 400  # the SDK record objects themselves
-    record.size = size  # type: ignore[attr-defined]
-    return size
-
-
-def estimate_size(body: Any, fields: Mapping[str, Any]) -> int:
-    """The memory a queued record holds, estimated from CPython object sizes on the safe side: the capture
-    and its dict, each string by its length plus its header, other values by a constant."""
-    size = 400 + (len(body) + 56 if type(body) is str else 64)
-    for value in fields.values():
-        size += len(value) + 56 if type(value) is str else 48
-    return size
 
 
 class NonBlockingProcessor(LogRecordProcessor):
@@ -234,8 +169,8 @@ class NonBlockingProcessor(LogRecordProcessor):
 
     def on_emit(self, log_record: ReadWriteLogRecord) -> None:
         """Queue a record (from any OpenTelemetry logger); never blocks beyond the ``block`` policy."""
-        size = log_record.size if type(log_record) is Record else _adopt(log_record)
-        self.offer(_record_entry(log_record, size), size)
+        size = log_record.size if type(log_record) is Record else adopt(log_record)
+        self.offer(record_entry(log_record, size), size)
 
     def offer(self, entry: Capture | tuple[Any, ...], size: int) -> None:
         """Queue an entry: a ``Capture`` (fapilog's loggers; the worker makes the record) or a record entry."""
@@ -285,7 +220,7 @@ class NonBlockingProcessor(LogRecordProcessor):
             self._limit = 0
             self._spilling_now += 1
             return _SPILL
-        if _severity(record) >= self._protected:
+        if severity(record) >= self._protected:
             if self._count < self._max_records + self._reserve:
                 return self._admit(record, size)
             return self._wait_then_admit(record, size, "protected_overflow")
@@ -301,7 +236,7 @@ class NonBlockingProcessor(LogRecordProcessor):
     def _spill_record(self, entry: Any) -> None:
         """Hand a record that found the queue full to the spill hook (the disk spool), outside the lock."""
         try:
-            record = _materialize(entry)
+            record = materialize(entry)
             kept = bool(self._spill(record)) if self._spill is not None else False
         except Exception as exc:
             kept = False
@@ -313,7 +248,7 @@ class NonBlockingProcessor(LogRecordProcessor):
                 wake = True
             if kept:
                 self._spilled += 1
-            elif self._spill_source is not None and _severity(entry) >= self._protected:
+            elif self._spill_source is not None and severity(entry) >= self._protected:
                 self._admit(entry, entry[-1])  # never dropped by policy: into memory, beyond the bounds
             else:
                 self._dropped["spill_failed"] += 1
@@ -332,7 +267,7 @@ class NonBlockingProcessor(LogRecordProcessor):
         queue = self._queue
         for start in range(0, len(queue), WIDTH):
             entry = (queue[start], queue[start + 1])
-            if type(entry[0]) is not _Marker and _severity(entry) < self._protected:
+            if type(entry[0]) is not Marker and severity(entry) < self._protected:
                 size = queue[start + WIDTH - 1]
                 queue.rotate(-start)
                 for _ in range(WIDTH):
@@ -455,7 +390,7 @@ class NonBlockingProcessor(LogRecordProcessor):
         entries = zip(*[iter(items)] * WIDTH, strict=True)  # lazily: no list of all entries at once
         for entry in entries:
             first = entry[0]
-            if type(first) is _Marker:
+            if type(first) is Marker:
                 if chunk:
                     await self._process(chunk, chunk_bytes)
                     chunk, chunk_bytes = [], 0
@@ -531,7 +466,7 @@ class NonBlockingProcessor(LogRecordProcessor):
             if not await self._replay_spill():
                 return
 
-    async def _complete(self, marker: _Marker) -> None:
+    async def _complete(self, marker: Marker) -> None:
         try:
             if marker.stop:
                 await self._maybe_summarise(force=True)
@@ -572,12 +507,12 @@ class NonBlockingProcessor(LogRecordProcessor):
 
     # ---- control ----------------------------------------------------------------------------------------
 
-    def _enqueue_marker(self, marker: _Marker) -> None:
+    def _enqueue_marker(self, marker: Marker) -> None:
         source = self._spill_source
         if source is not None:
             marker.spill_mark = source.next_seq
         with self._lock:
-            self._queue.extend(_record_entry(marker, 0))
+            self._queue.extend(record_entry(marker, 0))
             self._urgent = True
             if marker.stop:
                 self._stopping = True
@@ -588,7 +523,7 @@ class NonBlockingProcessor(LogRecordProcessor):
         """Wait until everything logged before this call has been exported; False if ``timeout`` passed."""
         if threading.current_thread() is self._thread:
             return False
-        marker = _Marker()
+        marker = Marker()
         self._enqueue_marker(marker)
         return marker.done.wait(timeout)
 
@@ -600,7 +535,7 @@ class NonBlockingProcessor(LogRecordProcessor):
         def notify() -> None:
             loop.call_soon_threadsafe(_resolve, fut)
 
-        marker = _Marker(notify=notify)
+        marker = Marker(notify=notify)
         self._enqueue_marker(marker)
         try:
             await asyncio.wait_for(asyncio.shield(fut), timeout)
@@ -616,7 +551,7 @@ class NonBlockingProcessor(LogRecordProcessor):
         start = time.perf_counter()
         if threading.current_thread() is self._thread:
             return self._drain_result(0.0, timed_out=True)
-        marker = _Marker(stop=True, close=close)
+        marker = Marker(stop=True, close=close)
         thread = self._thread
         self._enqueue_marker(marker)
         done = marker.done.wait(timeout)
@@ -636,9 +571,9 @@ class NonBlockingProcessor(LogRecordProcessor):
             if timed_out:  # whatever is still queued or in flight is not delivered: count it
                 self._dropped["shutdown_timeout"] += self._count
                 self._accepted -= self._count
-                entries = _entries(self._queue)
-                kept = [e for e in entries if type(e[0]) is _Marker]
-                self._written_off += self._count - (len(entries) - len(kept))  # the worker still holds these
+                queued = split_entries(self._queue)
+                kept = [e for e in queued if type(e[0]) is Marker]
+                self._written_off += self._count - (len(queued) - len(kept))  # the worker still holds these
                 self._queue = deque(slot for entry in kept for slot in entry)
                 self._count = 0
                 self._bytes = 0
