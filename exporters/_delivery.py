@@ -32,7 +32,7 @@ from fapilog._otel import ReadableLogRecord, export_result_ok
 from fapilog.exporters._breaker import CircuitBreaker, CircuitState
 from fapilog.exporters._retry import RetryPolicy, backoff_delay
 
-__all__ = ["Codec", "Delivery", "DeliveryStats", "Outcome", "Payload", "Reply", "Send", "resilience"]
+__all__ = ["Codec", "Delivery", "DeliveryStats", "Outcome", "Payload", "Reply", "Send", "network_delivery"]
 
 T = TypeVar("T")
 
@@ -459,8 +459,13 @@ class Delivery(Generic[T]):
         self._diagnostics.warn("sink", "delivery failed", exporter=self.name, records=n, error=message)
 
 
-def resilience(
+def network_delivery(
+    codec: Codec[T],
+    send: Send,
     *,
+    name: str,
+    batch_size: int,
+    batch_age: float,
     max_retries: int,
     base_delay: float,
     max_delay: float,
@@ -468,11 +473,22 @@ def resilience(
     breaker: bool,
     threshold: int,
     recovery: float,
-    clock: Callable[[], float] = time.monotonic,
-) -> dict[str, Any]:
-    """An exporter's retry policy and circuit breaker (None when ``breaker`` is off), as ``Delivery`` keyword
-    arguments: every network exporter builds them from its own option names the same way."""
-    return {
-        "retry": RetryPolicy(max_retries=max_retries, base_delay=base_delay, max_delay=max_delay, deadline=deadline),
-        "breaker": CircuitBreaker(threshold, recovery, clock=clock) if breaker else None,
-    }
+    fallback: Any = None,
+    transport_outcome: TransportOutcome = _exception_outcome,
+    **options: Any,
+) -> Delivery[T]:
+    """The ``Delivery`` of a network exporter, from the retry and breaker options every one of them has
+    (each under its own names): a retry policy, and a circuit breaker (none when ``breaker`` is off) on the
+    delivery's own clock. ``options`` are the other ``Delivery`` keywords (``max_buffered``, ``clock``...)."""
+    return Delivery(
+        codec,
+        send,
+        name=name,
+        batch_size=batch_size,
+        batch_age=batch_age,
+        retry=RetryPolicy(max_retries=max_retries, base_delay=base_delay, max_delay=max_delay, deadline=deadline),
+        breaker=CircuitBreaker(threshold, recovery, clock=options.get("clock", time.monotonic)) if breaker else None,
+        fallback=fallback,
+        transport_outcome=transport_outcome,
+        **options,
+    )

@@ -36,7 +36,7 @@ from fapilog.exporters._cw_client import (
     default_stream_name,
     make_client,
 )
-from fapilog.exporters._delivery import Delivery, Outcome, Payload, Reply, resilience
+from fapilog.exporters._delivery import Delivery, Outcome, Payload, Reply, network_delivery
 from fapilog.exporters._netsettings import validated
 from fapilog.exporters._network import NetworkExporter
 
@@ -189,22 +189,19 @@ class CloudWatchExporter(NetworkExporter):
         )
         delivery.setdefault("batch_bytes", MAX_BATCH_BYTES)
         delivery.setdefault("max_buffered", max(10_000, 2 * batch_size))
-        engine: Delivery[Event] = Delivery(
+        engine: Delivery[Event] = network_delivery(
             self._codec,
             self._sender,
             name=self.name,
             batch_size=batch_size,
             batch_age=batch_timeout,
-            **resilience(
-                max_retries=max_retries,
-                base_delay=retry_base_delay,
-                max_delay=max_backoff,
-                deadline=retry_deadline,
-                breaker=circuit_breaker,
-                threshold=breaker_threshold,
-                recovery=breaker_recovery,
-                clock=delivery.get("clock", time.monotonic),
-            ),
+            max_retries=max_retries,
+            base_delay=retry_base_delay,
+            max_delay=max_backoff,
+            deadline=retry_deadline,
+            breaker=circuit_breaker,
+            threshold=breaker_threshold,
+            recovery=breaker_recovery,
             fallback=fallback,
             transport_outcome=_transport_outcome,
             **delivery,

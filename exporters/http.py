@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from fapilog._otel import ReadableLogRecord
 from fapilog._render import dumps, envelope
 from fapilog._safe_repr import UrlSafeRepr
-from fapilog.exporters._delivery import Delivery, Outcome, Payload, Reply, resilience
+from fapilog.exporters._delivery import Delivery, Outcome, Payload, Reply, network_delivery
 from fapilog.exporters._netsettings import JsonDict, validated
 from fapilog.exporters._network import NetworkExporter
 from fapilog.exporters._transport import HttpSender, status_outcome, transport_outcome
@@ -160,22 +160,19 @@ class HttpExporter(NetworkExporter):
     ) -> None:
         self.endpoint = endpoint
         self._sender = HttpSender(endpoint, headers=headers, timeout=timeout, client=client, extra="http")
-        engine: Delivery[bytes] = Delivery(
+        engine: Delivery[bytes] = network_delivery(
             _JsonCodec(batch_format, wrapper_key),
             self._send,
             name=self.name,
             batch_size=batch_size,
             batch_age=batch_timeout,
-            **resilience(
-                max_retries=max_retries,
-                base_delay=backoff,
-                max_delay=max_backoff,
-                deadline=retry_deadline,
-                breaker=circuit_breaker,
-                threshold=breaker_threshold,
-                recovery=breaker_recovery,
-                clock=delivery.get("clock", time.monotonic),
-            ),
+            max_retries=max_retries,
+            base_delay=backoff,
+            max_delay=max_backoff,
+            deadline=retry_deadline,
+            breaker=circuit_breaker,
+            threshold=breaker_threshold,
+            recovery=breaker_recovery,
             fallback=fallback,
             transport_outcome=transport_outcome,
             **delivery,

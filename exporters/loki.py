@@ -25,7 +25,7 @@ from fapilog._optional import require
 from fapilog._otel import ReadableLogRecord
 from fapilog._render import dumps, envelope
 from fapilog._safe_repr import UrlSafeRepr
-from fapilog.exporters._delivery import Delivery, Outcome, Payload, Reply, resilience
+from fapilog.exporters._delivery import Delivery, Outcome, Payload, Reply, network_delivery
 from fapilog.exporters._loki_labels import LabelMaker, structured_metadata
 from fapilog.exporters._loki_proto import encode_push
 from fapilog.exporters._netsettings import JsonDict, JsonList, validated
@@ -199,22 +199,19 @@ class LokiExporter(NetworkExporter):
         if tenant_id:
             headers["X-Scope-OrgID"] = tenant_id
         self._sender = HttpSender(self.url, headers=headers, timeout=timeout, client=client, extra="loki")
-        engine: Delivery[_Item] = Delivery(
+        engine: Delivery[_Item] = network_delivery(
             self._codec,
             self._sender,
             name=self.name,
             batch_size=batch_size,
             batch_age=batch_timeout,
-            **resilience(
-                max_retries=max_retries,
-                base_delay=retry_base_delay,
-                max_delay=max_backoff,
-                deadline=retry_deadline,
-                breaker=circuit_breaker,
-                threshold=breaker_threshold,
-                recovery=breaker_recovery,
-                clock=delivery.get("clock", time.monotonic),
-            ),
+            max_retries=max_retries,
+            base_delay=retry_base_delay,
+            max_delay=max_backoff,
+            deadline=retry_deadline,
+            breaker=circuit_breaker,
+            threshold=breaker_threshold,
+            recovery=breaker_recovery,
             fallback=fallback,
             transport_outcome=transport_outcome,
             **delivery,

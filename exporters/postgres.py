@@ -14,12 +14,11 @@ have been committed; it is sent again and counted in ``stats().duplicates_possib
 
 from __future__ import annotations
 
-import time
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
-from fapilog.exporters._delivery import Delivery, resilience
+from fapilog.exporters._delivery import Delivery, network_delivery
 from fapilog.exporters._netsettings import JsonList, validated
 from fapilog.exporters._network import NetworkExporter
 from fapilog.exporters._pg_partitions import Partitioning
@@ -171,22 +170,19 @@ class PostgresExporter(NetworkExporter):
             ),
             pool=pool,
         )
-        engine: Delivery[Row] = Delivery(
+        engine: Delivery[Row] = network_delivery(
             self._codec,
             self._sender,
             name=self.name,
             batch_size=settings.batch_size,
             batch_age=settings.batch_timeout_seconds,
-            **resilience(
-                max_retries=settings.max_retries,
-                base_delay=settings.retry_base_delay,
-                max_delay=max_backoff,
-                deadline=retry_deadline,
-                breaker=settings.circuit_breaker_enabled,
-                threshold=settings.circuit_breaker_threshold,
-                recovery=breaker_recovery,
-                clock=delivery.get("clock", time.monotonic),
-            ),
+            max_retries=settings.max_retries,
+            base_delay=settings.retry_base_delay,
+            max_delay=max_backoff,
+            deadline=retry_deadline,
+            breaker=settings.circuit_breaker_enabled,
+            threshold=settings.circuit_breaker_threshold,
+            recovery=breaker_recovery,
             fallback=fallback,
             transport_outcome=copy_outcome,
             **delivery,
