@@ -29,6 +29,8 @@ from fapilog.fastapi.context import RequestContextMiddleware
 from fapilog.fastapi.logging import LoggingMiddleware
 from fapilog.instrumentation._fastapi_ids import clean_id, parse_traceparent
 from fapilog.testing import CaptureExporter
+from tests.test_seed_snippets import README_FASTAPI as SEED_LIFESPAN
+from tests.test_seed_snippets import README_FASTAPI_MIDDLEWARE as SEED_MIDDLEWARE
 
 RequestLog = Annotated[RequestLogger, Depends(get_request_logger)]
 
@@ -540,33 +542,6 @@ def test_public_names_are_sorted_and_match() -> None:
 
 
 # ---- the seed's snippets, verbatim, under a real server ---------------------------------------------------------
-
-SEED_LIFESPAN = """\
-from fastapi import Depends, FastAPI
-from fapilog.fastapi import get_request_logger, setup_logging
-app = FastAPI(
-    lifespan=setup_logging(
-        preset="production",
-        sample_rate=1.0, # sampling for successes; errors always logged
-        redact_headers=["authorization"], # mask sensitive headers
-        skip_paths=["/healthz"], # skip noisy paths
-    )
-)
-@app.get("/")
-async def root(logger=Depends(get_request_logger)):
-    await logger.info("Root endpoint accessed") # request_id auto-included
-    return {"message": "Hello World"}
-"""
-
-SEED_MIDDLEWARE = """\
-from fastapi import FastAPI
-from fapilog.fastapi import setup_logging
-from fapilog.fastapi.context import RequestContextMiddleware
-from fapilog.fastapi.logging import LoggingMiddleware
-app = FastAPI(lifespan=setup_logging(auto_middleware=False))
-app.add_middleware(RequestContextMiddleware) # sets correlation IDs
-app.add_middleware(LoggingMiddleware) # emits request_completed / request_failed
-"""
 
 
 def _stdout_records(text: str) -> list[dict[str, Any]]:

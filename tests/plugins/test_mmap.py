@@ -16,6 +16,7 @@ import pytest
 
 from fapilog import get_logger, testing
 from fapilog.plugins.sinks import BaseSink, MemoryMappedPersistence
+from tests.test_seed_snippets import SINKS_MMAP as SEED_MMAP_SINK
 
 
 def run(coro: Any) -> Any:
@@ -159,33 +160,6 @@ def test_health_check_and_misuse(tmp_path: Path) -> None:
         MemoryMappedPersistence(path, initial_size=0)
     with pytest.raises(ValueError, match="sync"):
         MemoryMappedPersistence(path, sync="sometimes")  # type: ignore[arg-type]
-
-
-SEED_MMAP_SINK = '''\
-from fapilog.plugins.sinks import BaseSink, MemoryMappedPersistence
-import json
-
-class MyMmapSink:
-    """Example custom sink using MemoryMappedPersistence."""
-
-    name = "my_mmap"
-
-    def __init__(self, path: str):
-        self._mmap = MemoryMappedPersistence(path)
-
-    async def start(self) -> None:
-        await self._mmap.open()
-
-    async def write(self, entry: dict) -> None:
-        data = json.dumps(entry).encode()
-        await self._mmap.append_line(data)
-
-    async def stop(self) -> None:
-        await self._mmap.close()
-
-    async def health_check(self) -> bool:
-        return await self._mmap.health_check()
-'''
 
 
 def test_seed_mmap_sink_works_end_to_end(tmp_path: Path) -> None:
