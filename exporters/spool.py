@@ -17,13 +17,14 @@ from __future__ import annotations
 import contextlib
 import os
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from fapilog._diagnostics import Diagnostics
+from fapilog._drain import SpoolCounts
 from fapilog._otel import LogRecordExporter, LogRecordExportResult, ReadableLogRecord
 from fapilog._units import parse_size
 from fapilog.exporters._spool_lock import DirectoryLock, SpoolLockedError
@@ -258,10 +259,20 @@ def overflow_store(settings: SpoolSettings, directory: Path, diagnostics: Diagno
     )
 
 
-def sum_stats(stats: Sequence[SpoolStats]) -> Mapping[str, int]:
-    """The counts ``DrainResult`` and the self-metrics report, summed over spools."""
-    keys = ("spooled", "replayed", "corrupt", "duplicates", "dropped")
-    return {k: sum(int(getattr(s, k)) for s in stats) for k in keys}
+# ``DrainResult``/``PipelineStats`` field <- ``SpoolStats`` field.
+_REPORTED = {
+    "spooled": "spooled",
+    "replayed": "replayed",
+    "corrupt": "corrupt",
+    "duplicates": "duplicates",
+    "spool_dropped": "dropped",
+}
+
+
+def sum_stats(stats: Sequence[SpoolStats]) -> SpoolCounts:
+    """The spool counts ``DrainResult`` and the self-metrics report (named as their fields), summed over
+    spools."""
+    return cast(SpoolCounts, {field: sum(int(getattr(s, key)) for s in stats) for field, key in _REPORTED.items()})
 
 
 def _safe(name: str) -> str:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TypedDict
 
-__all__ = ["DrainResult", "PipelineStats"]
+__all__ = ["DrainResult", "PipelineStats", "SpoolCounts"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,3 +65,13 @@ class PipelineStats:
     corrupt: int = 0
     duplicates: int = 0
     spool_dropped: int = 0
+
+
+class SpoolCounts(TypedDict, total=False):
+    """The disk spools' counts, named as the fields of ``DrainResult`` and ``PipelineStats`` that hold them."""
+
+    spooled: int
+    replayed: int
+    corrupt: int
+    duplicates: int
+    spool_dropped: int

@@ -34,11 +34,11 @@ import threading
 import time
 import weakref
 from collections import Counter, deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from fapilog._diagnostics import Diagnostics
-from fapilog._drain import DrainResult, PipelineStats
+from fapilog._drain import DrainResult, PipelineStats, SpoolCounts
 from fapilog._entries import WIDTH, Marker, adopt, materialize, record_entry, severity, split_entries
 from fapilog._otel import (
     Capture,
@@ -113,7 +113,7 @@ class NonBlockingProcessor(LogRecordProcessor):
         drop_summary_interval: float = 60.0,
         spill: Callable[[ReadWriteLogRecord], bool] | None = None,
         spill_source: SpillSource | None = None,
-        spool_totals: Callable[[], Mapping[str, int]] | None = None,
+        spool_totals: Callable[[], SpoolCounts] | None = None,
     ) -> None:
         if max_records < 1 or max_bytes < 1 or batch_size < 1 or protected_reserve < 0:
             raise ValueError("queue limits and batch size must be positive")
@@ -590,14 +590,11 @@ class NonBlockingProcessor(LogRecordProcessor):
                 export_failures=failures,
                 timed_out=timed_out,
                 spilled=self._spilled,
-                spooled=spool.get("spooled", 0),
-                replayed=spool.get("replayed", 0),
-                corrupt=spool.get("corrupt", 0),
-                duplicates=spool.get("duplicates", 0),
-                spool_dropped=spool.get("dropped", 0),
+                **spool,
             )
 
-    def _spool_counts(self) -> Mapping[str, int]:
+    def _spool_counts(self) -> SpoolCounts:
+        """The spools' counts, named as ``DrainResult``'s fields (none without a spool)."""
         if self._spool_totals is None:
             return {}
         try:
@@ -630,11 +627,7 @@ class NonBlockingProcessor(LogRecordProcessor):
                 export_latency_seconds=getattr(self._handler, "export_latency", 0.0),
                 backpressure_waits=self._waits,
                 spilled=self._spilled,
-                spooled=spool.get("spooled", 0),
-                replayed=spool.get("replayed", 0),
-                corrupt=spool.get("corrupt", 0),
-                duplicates=spool.get("duplicates", 0),
-                spool_dropped=spool.get("dropped", 0),
+                **spool,
             )
 
     def shutdown(self, timeout: float | None = None) -> None:

@@ -22,7 +22,7 @@ from typing import Any
 
 from fapilog._chain import Chain, Finisher
 from fapilog._diagnostics import Diagnostics
-from fapilog._drain import DrainResult, PipelineStats
+from fapilog._drain import DrainResult, PipelineStats, SpoolCounts
 from fapilog._handoff import NonBlockingProcessor
 from fapilog._levels import Level, level_for
 from fapilog._otel import InstrumentationScope, LoggerProvider, Record, SeverityNumber, new_record
@@ -169,11 +169,11 @@ class Pipeline:
         overflow = self.overflow
         return overflow is not None and bool(overflow.append([record]))
 
-    def _spool_totals(self) -> dict[str, int]:
+    def _spool_totals(self) -> SpoolCounts:
         stores = [s.stats() for s in self.spools]
         if self.overflow is not None:
             stores.append(self.overflow.stats())
-        return dict(sum_stats(stores))
+        return sum_stats(stores)
 
     def _close_spools(self) -> None:
         """Close the overflow spool and release the slot (the exporters' spools close with the exporters)."""
