@@ -263,6 +263,35 @@ def test_async_exporters_run_on_the_workers_loop() -> None:
     assert loops
 
 
+def test_the_loops_other_tasks_run_between_the_batches_of_a_backlog() -> None:
+    """A task that an exporter starts on the worker's loop (a network delivery) runs right after the batch
+    that started it, not only once the whole backlog has been worked through."""
+    exports_when_task_ran: list[int] = []
+
+    class StartsTasks(BlockingExporter):
+        calls = 0
+
+        def export(self, batch: Sequence[ReadableLogRecord]) -> LogRecordExportResult:
+            result = super().export(batch)
+            self.calls += 1
+
+            async def deliver() -> None:
+                exports_when_task_ran.append(self.calls)
+
+            asyncio.get_running_loop().create_task(deliver())
+            return result
+
+    exporter = StartsTasks()
+    processor = make([exporter], batch_size=10, max_records=1_000)
+    stall(exporter, processor)  # the worker waits inside the first export...
+    for i in range(100):  # ...while a backlog of ten batches builds up behind it
+        processor.on_emit(rec(f"m{i}"))
+    exporter.release()
+    assert processor.stop(5).processed == 101
+    assert exporter.calls == 11
+    assert exports_when_task_ran == list(range(1, 12))
+
+
 def test_drop_summary_record_reports_counts() -> None:
     """After drops, the worker emits a summary record with the counts by reason."""
     exporter = BlockingExporter()

@@ -429,6 +429,9 @@ class NonBlockingProcessor(LogRecordProcessor):
             self._processed += len(chunk)
             if self._waiting:
                 self._space.notify_all()
+        # Between batches the loop's other tasks run: network exporters' deliveries send what the batches
+        # before gave them, while the backlog is still being worked through.
+        await asyncio.sleep(0)
 
     async def _replay_spill(self) -> bool:
         """Run the next batch of spilled records through the handler; False when there was none to take.
@@ -454,6 +457,7 @@ class NonBlockingProcessor(LogRecordProcessor):
         except Exception as exc:
             self._diagnostics.warn("worker", "batch handler raised", error=exc, records=len(batch))
         source.ack(seq + len(batch), replay=True)
+        await asyncio.sleep(0)  # as between queued batches: the loop's other tasks run
         return True
 
     async def _drain_spill(self, end: int) -> None:
