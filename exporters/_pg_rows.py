@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fapilog._otel import ReadableLogRecord
-from fapilog._render import _envelope, dumps
+from fapilog._render import _envelope, dumps, envelope_json
 from fapilog.exporters._delivery import Outcome, Payload, Reply
 from fapilog.exporters._pg_schema import COLUMNS
 
@@ -87,7 +87,7 @@ class RowCodec:
 
     def item(self, record: ReadableLogRecord) -> Row:
         lr = record.log_record
-        env = _envelope(record, share=True)  # read-only here: dumped at once, never changed
+        env = _envelope(record, share=True)  # read-only here: its log part read, then dumped at once
         values: list[Any] = []
         dirty = False
         for column in self.columns:
@@ -96,7 +96,7 @@ class RowCodec:
                 values.append(datetime.fromtimestamp(ns / 1e9, UTC) if ns else datetime.now(UTC))
                 continue
             if column == "event":
-                raw, changed = clean_json(dumps(env)) if self.include_raw_json else (b"{}", False)
+                raw, changed = clean_json(envelope_json(record, env)) if self.include_raw_json else (b"{}", False)
                 values.append(raw.decode("utf-8"))
                 dirty |= changed
                 continue

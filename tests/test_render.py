@@ -218,6 +218,39 @@ def test_envelope_lines_are_one_json_envelope_per_line() -> None:
     assert [orjson.loads(line) for line in lines[:-1]] == [envelope(r) for r in records]
 
 
+def test_envelope_lines_follow_each_records_resource_and_logger() -> None:
+    """Lines rendered for records alternating between resources and loggers (each cached as last seen) carry
+    each record's own diagnostics and logger, exactly as its envelope does, unusual records included."""
+    one, two = Resource({"service.name": "one"}), Resource({"service.name": "two", "service.version": "9"})
+    a, b = InstrumentationScope("a", version="1.0"), InstrumentationScope("b")
+    plan = [(one, a), (one, a), (two, b), (two, a), (one, a), (None, b), (one, None), (two, b), (two, b)]
+    records = []
+    for i, (resource, scope) in enumerate(plan):
+        rec = record("m", {"i": i})
+        rec.resource = resource
+        rec.instrumentation_scope = scope
+        records.append(rec)
+    records[3].log_record.attributes = {"exception.type": "ValueError", "exception.message": "bad"}
+    records[4].log_record.severity_number = level_for("ERROR").severity  # not its INFO level's own
+    records[7].log_record.body = {"k": 2**64}  # unfinished (no coercion): orjson refuses it, dumps' fallbacks take it
+    lines = envelope_lines(records).split(b"\n")[:-1]
+    expected = [envelope(r) for r in records]
+    expected[7]["log"]["message"] = {"k": str(2**64)}  # beyond 64 bits: a string in JSON
+    assert [orjson.loads(line) for line in lines] == expected
+    logs = [orjson.loads(line)["log"] for line in lines]
+    assert [log["logger"] for log in logs] == ["a", "a", "b", "a", "a", "b", "root", "b", "b"]
+    assert [log.get("logger_version") for log in logs] == ["1.0", "1.0", None, "1.0", "1.0", None, None, None, None]
+    assert logs[3]["diagnostics"] == {
+        "service": "two",
+        "version": "9",
+        "exception": {"error.type": "ValueError", "error.message": "bad"},
+    }
+    assert logs[4]["diagnostics"] == {"service": "one", "severity_number": level_for("ERROR").severity.value}
+    assert logs[7]["diagnostics"] == {"service": "two", "version": "9"}
+    assert logs[7]["message"] == {"k": str(2**64)}
+    assert logs[5]["diagnostics"] == {}
+
+
 # ---- timestamps ----------------------------------------------------------------------------------------
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)

@@ -28,7 +28,7 @@ import orjson
 from fapilog._levels import level_for
 from fapilog._otel import ReadableLogRecord, ReadWriteLogRecord, Resource
 
-__all__ = ["CONTEXT_KEYS", "envelope", "envelope_lines", "iso_utc", "pretty_line", "pretty_text"]
+__all__ = ["CONTEXT_KEYS", "envelope", "envelope_json", "envelope_lines", "iso_utc", "pretty_line", "pretty_text"]
 
 AnyRecord = ReadWriteLogRecord | ReadableLogRecord
 
@@ -50,38 +50,60 @@ _RESOURCE_KEYS = {
     "process.runtime.version": "python",
 }
 
-_utc_second = -1
-_utc_prefix = ""
+# The current second: the nanosecond timestamps it covers and its text up to the dot (one tuple, so that a
+# thread never pairs one second's range with another's text).
+_second: tuple[int, int, str] = (-1, -1, "")
 
 
 def iso_utc(ns: int) -> str:
     """``ns`` since the epoch as ``YYYY-MM-DDTHH:MM:SS.fffffffffZ`` (the second's text is cached)."""
-    global _utc_second, _utc_prefix
+    start, end, text = _second
+    if start <= ns < end:  # then the digits of ns end with its nine of nanoseconds
+        return text + str(ns)[-9:] + "Z"
+    return _new_second(ns)
+
+
+def _new_second(ns: int) -> str:
+    global _second
     sec = ns // 1_000_000_000
-    if sec != _utc_second:
-        _utc_prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec))
-        _utc_second = sec
-    return "%s.%09dZ" % (_utc_prefix, ns % 1_000_000_000)  # noqa: UP031 - the fastest form here
+    text = time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(sec))
+    if sec > 0:  # cached only where the digits of ns do end with its nanoseconds
+        _second = (sec * 1_000_000_000, (sec + 1) * 1_000_000_000, text)
+    return text + str(ns % 1_000_000_000).zfill(9) + "Z"
 
 
-_last_resource: Resource | None = None
-_last_diagnostics: dict[str, Any] = {}
+# The last resource and scope seen, with what the envelope takes from them (a pipeline has one resource,
+# and a batch mostly one logger); each is one tuple, read and replaced whole.
+_resource: tuple[Resource | None, dict[str, Any], orjson.Fragment] = (None, {}, orjson.Fragment(b"{}"))
+_scope: tuple[Any, str, str | None] = (None, "root", None)
 
 
-def _diagnostics(resource: Resource | None) -> dict[str, Any]:
-    """The envelope's diagnostics for ``resource`` (the last one is cached: a pipeline has one resource)."""
-    global _last_resource, _last_diagnostics
-    if resource is _last_resource:
-        return _last_diagnostics
-    if resource is None:
-        return {}
-    attrs = resource.attributes
-    derived: dict[str, Any] = {short: attrs[key] for key, short in _RESOURCE_KEYS.items() if key in attrs}
-    rest = {k: v for k, v in attrs.items() if k not in _RESOURCE_KEYS and not k.startswith("telemetry.sdk.")}
-    if rest:
-        derived["resource"] = rest
-    _last_resource, _last_diagnostics = resource, derived
-    return derived
+def _diagnostics(resource: Resource | None) -> tuple[dict[str, Any], orjson.Fragment]:
+    """The envelope's diagnostics for ``resource``, as a dict and as ready JSON."""
+    global _resource
+    last, derived, fragment = _resource
+    if resource is last:
+        return derived, fragment
+    derived = {}
+    if resource is not None:
+        attrs = resource.attributes
+        derived = {short: attrs[key] for key, short in _RESOURCE_KEYS.items() if key in attrs}
+        rest = {k: v for k, v in attrs.items() if k not in _RESOURCE_KEYS and not k.startswith("telemetry.sdk.")}
+        if rest:
+            derived["resource"] = rest
+    fragment = orjson.Fragment(dumps(derived))
+    _resource = (resource, derived, fragment)
+    return derived, fragment
+
+
+def _scope_names(scope: Any) -> tuple[str, str | None]:
+    """The logger name and version of an instrumentation scope (or of none)."""
+    global _scope
+    last, name, version = _scope
+    if scope is not last:
+        name, version = (scope.name, scope.version) if scope is not None else ("root", None)
+        _scope = (scope, name, version)
+    return name, version
 
 
 def envelope(record: AnyRecord) -> dict[str, Any]:
@@ -90,8 +112,8 @@ def envelope(record: AnyRecord) -> dict[str, Any]:
 
 
 def _envelope(record: AnyRecord, *, share: bool) -> dict[str, Any]:
-    """The envelope; with ``share=True`` it may reuse the record's attributes and cached dicts (for
-    rendering straight to JSON, where nothing changes them)."""
+    """The envelope; with ``share=True`` it may reuse the record's attributes and cached parts, some of them as
+    ready JSON (``orjson.Fragment``): for rendering straight to JSON, where nothing reads or changes them."""
     lr = record.log_record
     attrs: Any = lr.attributes or {}
     bound: Mapping[str, Any] | None = getattr(record, "context", None)
@@ -114,37 +136,34 @@ def _envelope(record: AnyRecord, *, share: bool) -> dict[str, Any]:
         context["trace_id"] = f"{lr.trace_id:032x}"
         context["span_id"] = f"{lr.span_id:016x}"
         context["trace_flags"] = int(lr.trace_flags or 0)
-    diagnostics = _diagnostics(record.resource)
+    derived, fragment = _diagnostics(record.resource)
+    diagnostics: Any
     severity = lr.severity_number
     observed = lr.observed_timestamp
     if (
         exc is None
         and (severity is None or _CANONICAL.get(lr.severity_text) is severity)
         and (not observed or observed == lr.timestamp)
-    ):
-        extra: dict[str, Any] = {}  # the common case: nothing unusual
+    ):  # the common case: nothing unusual
+        diagnostics = fragment if share else dict(derived)
     else:
-        extra = _unusual(lr)
+        diagnostics = {**derived, **_unusual(lr)}
         if exc is not None:
-            extra["exception"] = exc
-    if extra:
-        diagnostics = {**diagnostics, **extra}
-    elif not share:
-        diagnostics = dict(diagnostics)
-    scope = record.instrumentation_scope
+            diagnostics["exception"] = exc
+    name, version = _scope_names(record.instrumentation_scope)
     log: dict[str, Any] = {
         "timestamp": iso_utc(lr.timestamp or lr.observed_timestamp or time.time_ns()),
         "level": lr.severity_text or "INFO",
         "message": lr.body,
-        "logger": scope.name if scope is not None else "root",
+        "logger": name,
         "context": context,
         "diagnostics": diagnostics,
         "data": data,
     }
     if lr.event_name:
         log["event"] = lr.event_name
-    if scope is not None and scope.version:
-        log["logger_version"] = scope.version
+    if version:
+        log["logger_version"] = version
     return {"log": log, "schema_version": "1.1"}
 
 
@@ -217,9 +236,17 @@ def _valid_utf8(value: Any) -> Any:
     return value
 
 
+def envelope_json(record: AnyRecord, shared: dict[str, Any] | None = None) -> bytes:
+    """JSON bytes of the envelope of ``record`` (``shared``: its ``share=True`` envelope, if made already)."""
+    try:  # the common case: orjson takes the shared envelope, ready-JSON parts and all, as it is
+        return orjson.dumps(shared if shared is not None else _envelope(record, share=True), default=_default)
+    except (TypeError, orjson.JSONEncodeError):  # dumps' fallbacks rebuild values: give them plain ones
+        return dumps(_envelope(record, share=False))
+
+
 def envelope_lines(records: Iterable[AnyRecord]) -> bytes:
     """JSON lines of the envelopes of ``records``, each ending in a newline."""
-    return b"".join([dumps(_envelope(r, share=True)) + b"\n" for r in records])
+    return b"".join([envelope_json(r) + b"\n" for r in records])
 
 
 # ---- pretty ---------------------------------------------------------------------------------------------
@@ -237,17 +264,17 @@ _RESET = "\x1b[0m"
 _DIM = "\x1b[2m"
 _NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
-_local_second = -1
-_local_prefix = ""
+_local_second: tuple[int, str] = (-1, "")  # the last second shown and its text, one tuple (threads share it)
 
 
 def _local_time(ns: int) -> str:
-    global _local_second, _local_prefix
+    global _local_second
     sec = ns // 1_000_000_000
-    if sec != _local_second:
-        _local_prefix = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(sec))
-        _local_second = sec
-    return _local_prefix
+    last, text = _local_second
+    if sec != last:
+        text = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(sec))
+        _local_second = (sec, text)
+    return text
 
 
 def _escape(text: str) -> str:
