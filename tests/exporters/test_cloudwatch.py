@@ -511,9 +511,10 @@ def test_throughput_50000_records_into_moto(moto_url: str, group: str, capsys: p
     start = time.perf_counter()
     for i in range(n):
         logger.info("request handled", user_id=i, path="/api/items", status=200, duration_ms=12.5)
-    assert logger.drain().dropped == 0
+    result = logger.drain()
+    assert result.dropped == 0
     elapsed = time.perf_counter() - start
-    assert exporter.stats().sent == n
+    assert exporter.stats().sent == n, (result, exporter.stats())
     assert len(stored(moto_url, group)) == n
     with capsys.disabled():
         print(f"\ncloudwatch -> moto: {n} records in {elapsed:.2f} s = {n / elapsed:,.0f} records/s")
