@@ -24,9 +24,14 @@ INT64 = range(-(2**63), 2**63)
 
 
 # ---- hostile values ------------------------------------------------------------------------------------
+# Hypothesis prints a falsifying example with ``_repr_pretty_`` when a class has one, so the hostile classes
+# below stay printable in a failure report while ``str()`` and ``repr()`` raise for the code under test.
 
 
 class Unprintable:
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text("Unprintable()")
+
     def __str__(self) -> str:
         raise RuntimeError("no str")
 
@@ -45,11 +50,17 @@ class ReprOnly:
 class BadStr(str):
     __slots__ = ()
 
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(f"BadStr({str.__repr__(self)})")
+
     def __str__(self) -> str:
         raise RuntimeError("no str")
 
 
 class BadInt(int):
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(f"BadInt({int.__repr__(self)})")
+
     def __str__(self) -> str:
         raise RuntimeError("no str")
 
@@ -88,6 +99,9 @@ class Word(enum.StrEnum):
 
 
 class UnprintableError(Exception):
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text("UnprintableError()")
+
     def __str__(self) -> str:
         raise RuntimeError("no str")
 
