@@ -29,7 +29,7 @@ from fapilog.exporters._pg_schema import COLUMNS, Table, check_identifier
 __all__ = ["EnvPostgresExporter", "PostgresExporter", "PostgresSettings", "postgres_exporter"]
 
 _ENV_PREFIX = "FAPILOG_POSTGRES__"
-_DELIVERY_KEYS = frozenset({"batch_bytes", "max_buffered", "max_in_flight", "clock", "sleep", "rng", "diagnostics"})
+_DELIVERY_KEYS = frozenset({"batch_bytes", "max_buffered", "clock", "sleep", "rng", "diagnostics"})
 _OBJECT_KWARGS = frozenset(
     {"pool", "fallback", "breaker_recovery", "max_backoff", "retry_deadline", "shutdown_timeout"} | _DELIVERY_KEYS
 )
@@ -56,6 +56,12 @@ class PostgresSettings(BaseModel):
     pool_acquire_timeout: float = Field(10.0, gt=0, description="Seconds to wait for a pooled connection.")
     batch_size: int = Field(100, ge=1, description="Rows per COPY at most.")
     batch_timeout_seconds: float = Field(5.0, ge=0, description="Longest a record waits for its batch to fill.")
+    max_in_flight: int = Field(
+        1,
+        ge=1,
+        description="COPYs at once, each on a pooled connection (at most max_pool_size). One keeps the batches "
+        "in order; more store batches concurrently, so rows of later batches may come first.",
+    )
     max_retries: int = Field(3, ge=0, description="Retries after the first attempt (lost connections, restarts).")
     retry_base_delay: float = Field(0.5, ge=0, description="Base delay of the exponential backoff (jittered).")
     circuit_breaker_enabled: bool = Field(True, description="Open a circuit after consecutive failures.")
@@ -97,9 +103,11 @@ class PostgresSettings(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _pool_sizes(self) -> PostgresSettings:
+    def _coherent(self) -> PostgresSettings:
         if self.min_pool_size > self.max_pool_size:
             raise ValueError("min_pool_size cannot exceed max_pool_size")
+        if self.max_in_flight > self.max_pool_size:
+            raise ValueError("max_in_flight cannot exceed max_pool_size (each COPY needs a connection)")
         if self.partition_by != "none" and "timestamp" not in self.extract_fields:
             raise ValueError("partition_by needs the timestamp column: keep 'timestamp' in extract_fields")
         if self.retention_partitions and self.partition_by == "none":
@@ -125,8 +133,8 @@ class PostgresExporter(NetworkExporter):
 
     ``options`` are ``PostgresSettings`` fields (or give ``settings``); ``pool`` is the transport seam (an
     asyncpg pool, used as is and never closed; default: one of our own per worker loop); ``fallback`` an
-    exporter that gets batches while the circuit is open; ``max_buffered``, ``max_in_flight``,
-    ``batch_bytes``, ``clock``, ``sleep``, ``rng`` and ``diagnostics`` go to the ``Delivery``.
+    exporter that gets batches while the circuit is open; ``max_buffered``, ``batch_bytes``, ``clock``,
+    ``sleep``, ``rng`` and ``diagnostics`` go to the ``Delivery``.
     """
 
     name = "postgres"
@@ -176,6 +184,7 @@ class PostgresExporter(NetworkExporter):
             name=self.name,
             batch_size=settings.batch_size,
             batch_age=settings.batch_timeout_seconds,
+            max_in_flight=settings.max_in_flight,
             max_retries=settings.max_retries,
             base_delay=settings.retry_base_delay,
             max_delay=max_backoff,

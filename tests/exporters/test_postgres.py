@@ -18,6 +18,7 @@ import pytest
 from fapilog import Settings, get_logger
 from fapilog._diagnostics import Diagnostics
 from fapilog._sinks import build_exporters
+from fapilog.exporters._pg_schema import Table
 from fapilog.exporters.postgres import EnvPostgresExporter, PostgresExporter, PostgresSettings, postgres_exporter
 from tests.conftest import service_unavailable
 
@@ -285,6 +286,65 @@ def test_missing_table_without_create_is_permanent(dsn: str, table: str) -> None
     assert "42P01" in stats.last_error
 
 
+def _waiting_copies(dsn: str, table: str) -> int:
+    """Our exporter's sessions waiting for a lock on ``table`` (COPY, or asyncpg's look at its columns first)."""
+    query = (
+        "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'fapilog' "
+        "AND wait_event_type = 'Lock' AND position($1 in query) > 0"
+    )
+    return int(sql(dsn, query, table)[0][0])
+
+
+def test_max_in_flight_copies_that_many_batches_at_once(dsn: str, table: str) -> None:
+    """max_in_flight=2: while another session locks the table, exactly two COPYs wait on it (two batches in
+    flight, never three); once it lets go, every row is stored."""
+    for statement in Table("public", table).ddl(use_jsonb=True):
+        sql(dsn, statement)
+    locked, release = threading.Event(), threading.Event()
+
+    async def hold_lock() -> None:
+        conn = await asyncpg.connect(dsn, timeout=5)
+        try:
+            async with conn.transaction():
+                await conn.execute(f'LOCK TABLE "{table}" IN ACCESS EXCLUSIVE MODE')
+                locked.set()
+                await asyncio.get_running_loop().run_in_executor(None, release.wait, 30)
+        finally:
+            await conn.close()
+
+    holder = threading.Thread(target=asyncio.run, args=(hold_lock(),))
+    holder.start()
+    try:
+        assert locked.wait(10)
+        exporter = PostgresExporter(
+            dsn=dsn, table_name=table, create_table=False, batch_size=10, batch_timeout_seconds=0.01,
+            max_in_flight=2, **FAST,
+        )  # fmt: skip
+        logger = get_logger("app.pg", sinks=[exporter], reuse=False)
+        for i in range(50):  # five batches
+            logger.info(f"record {i}", n=i)
+        deadline = time.monotonic() + 10
+        while _waiting_copies(dsn, table) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert _waiting_copies(dsn, table) == 2
+        time.sleep(0.3)  # the other three batches stay buffered behind the two
+        assert _waiting_copies(dsn, table) == 2
+    finally:
+        release.set()
+        holder.join(30)
+    logger.drain(timeout=30)
+    assert sql(dsn, f"SELECT count(DISTINCT event->'log'->'data'->'n') FROM \"{table}\"")[0][0] == 50
+    stats = exporter.stats()
+    assert (stats.sent, stats.batches, stats.failed, stats.dropped) == (50, 5, 0, 0)
+
+
+def test_max_in_flight_is_bounded_by_the_pool() -> None:
+    """A COPY needs a connection: max_in_flight above max_pool_size is refused, naming both."""
+    with pytest.raises(ValueError, match="max_in_flight cannot exceed max_pool_size"):
+        PostgresExporter(max_in_flight=3, max_pool_size=2)
+    assert PostgresSettings().max_in_flight == 1
+
+
 def _cluster_command() -> list[str]:
     versions = sorted(os.listdir("/etc/postgresql")) if os.path.isdir("/etc/postgresql") else []
     if not versions:
@@ -411,7 +471,9 @@ def test_environment_variables_configure_the_exporter(monkeypatch: pytest.Monkey
     monkeypatch.setenv("FAPILOG_POSTGRES__TABLE_NAME", "env_logs")
     monkeypatch.setenv("FAPILOG_POSTGRES__EXTRACT_FIELDS", "level,message")
     monkeypatch.setenv("FAPILOG_POSTGRES__PASSWORD", "pw")
+    monkeypatch.setenv("FAPILOG_POSTGRES__MAX_IN_FLIGHT", "2")
     exporter = EnvPostgresExporter()
+    assert exporter.settings.max_in_flight == exporter.delivery.max_in_flight == 2
     assert exporter.settings.table_name == "env_logs"
     assert exporter.settings.extract_fields == ["level", "message"]
     assert exporter.settings.connect_arguments()["password"] == "pw"
