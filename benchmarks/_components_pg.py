@@ -266,7 +266,11 @@ def postgres(sizes: Sizes) -> Table:
         out.append([f"COPY alone: {schema.label}", count(Repeated(copy_rates).value), runs_text(copy_rates),
                     us(Repeated(parts.copy[i]).value / n * 1e6), count(len(batches)),
                     f"{count(parts.stored[i])} / {count(n)}"])  # fmt: skip
-    seed = max(Repeated([rate(r.rows, r.seconds) for r in runs]).value for runs in through[:2])
+    seed = max(
+        Repeated([rate(r.rows, r.seconds) for r in runs]).value
+        for setup, runs in zip(_THROUGH, through, strict=True)
+        if setup.use_jsonb
+    )
     lost = max(r.dropped for runs in through for r in runs)
     notes = [
         f"PostgreSQL {version} on 127.0.0.1. SPEC target: ≥ {count(TARGET)} rows/s into the seed's indexed "

@@ -317,11 +317,10 @@ def test_max_in_flight_copies_that_many_batches_at_once(dsn: str, table: str) ->
     try:
         assert locked.wait(10)
         exporter = PostgresExporter(
-            dsn=dsn, table_name=table, create_table=False, batch_size=10, batch_timeout_seconds=0.01,
-            max_in_flight=2, **FAST,
-        )  # fmt: skip
+            dsn=dsn, table_name=table, create_table=False, batch_size=10, max_in_flight=2, **FAST
+        )
         logger = get_logger("app.pg", sinks=[exporter], reuse=False)
-        for i in range(50):  # five batches
+        for i in range(50):  # five full batches, each sent as soon as it is full
             logger.info(f"record {i}", n=i)
         deadline = time.monotonic() + 10
         while _waiting_copies(dsn, table) < 2 and time.monotonic() < deadline:
