@@ -18,20 +18,16 @@ from hypothesis import strategies as st
 
 from fapilog._coerce import MAX_DEPTH, MAX_ITEMS, coerce_attributes, coerce_value, needs_coercion
 from fapilog._render import dumps
+from tests.reliability._hostile import Printable
 
 PROPERTY = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 INT64 = range(-(2**63), 2**63)
 
 
-# ---- hostile values ------------------------------------------------------------------------------------
-# Hypothesis prints a falsifying example with ``_repr_pretty_`` when a class has one, so the hostile classes
-# below stay printable in a failure report while ``str()`` and ``repr()`` raise for the code under test.
+# ---- hostile values (``Printable``: a failure report can still print them) -----------------------------
 
 
-class Unprintable:
-    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
-        printer.text("Unprintable()")
-
+class Unprintable(Printable):
     def __str__(self) -> str:
         raise RuntimeError("no str")
 
@@ -47,20 +43,14 @@ class ReprOnly:
         return "ReprOnly()"
 
 
-class BadStr(str):
+class BadStr(Printable, str):
     __slots__ = ()
-
-    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
-        printer.text(f"BadStr({str.__repr__(self)})")
 
     def __str__(self) -> str:
         raise RuntimeError("no str")
 
 
-class BadInt(int):
-    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
-        printer.text(f"BadInt({int.__repr__(self)})")
-
+class BadInt(Printable, int):
     def __str__(self) -> str:
         raise RuntimeError("no str")
 
@@ -68,7 +58,7 @@ class BadInt(int):
         raise RuntimeError("no repr")
 
 
-class BadIterList(list[Any]):
+class BadIterList(Printable, list[Any]):
     def __iter__(self) -> Iterator[Any]:
         raise RuntimeError("no iteration")
 
@@ -98,10 +88,7 @@ class Word(enum.StrEnum):
     HELLO = "hello"
 
 
-class UnprintableError(Exception):
-    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
-        printer.text("UnprintableError()")
-
+class UnprintableError(Printable, Exception):
     def __str__(self) -> str:
         raise RuntimeError("no str")
 

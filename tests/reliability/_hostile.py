@@ -19,7 +19,23 @@ def as_view(data: bytes) -> memoryview:
     return memoryview(data)
 
 
-class Unprintable:
+class Printable:
+    """Printable for Hypothesis' failure reports, which print a falsifying example through ``_repr_pretty_``
+    when a class has one: the hostile classes raise in ``str``/``repr``/iteration on purpose, and a report
+    calling them would replace the real failure with that error."""
+
+    __slots__ = ()
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        value: Any = self  # a subclass of int, str or list, or of none of them
+        for base in (int, str, list):  # their C-level repr calls no overridden method
+            if isinstance(value, base):
+                printer.text(f"{type(self).__name__}({base.__repr__(value)})")
+                return
+        printer.text(f"{type(self).__name__}()")
+
+
+class Unprintable(Printable):
     """``str`` and ``repr`` both raise."""
 
     def __str__(self) -> str:
@@ -29,7 +45,7 @@ class Unprintable:
         raise RuntimeError("no repr")
 
 
-class RaisingStr(str):
+class RaisingStr(Printable, str):
     """A str subclass whose ``__str__``, ``__repr__`` and ``__len__`` raise."""
 
     __slots__ = ()
@@ -44,7 +60,7 @@ class RaisingStr(str):
         raise RuntimeError("no len")
 
 
-class RaisingInt(int):
+class RaisingInt(Printable, int):
     """An int subclass whose ``__str__`` and ``__repr__`` raise."""
 
     def __str__(self) -> str:
@@ -54,7 +70,7 @@ class RaisingInt(int):
         raise RuntimeError("no repr")
 
 
-class RaisingList(list[Any]):
+class RaisingList(Printable, list[Any]):
     """A list that cannot be iterated or measured."""
 
     def __iter__(self) -> Iterator[Any]:
