@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import random
 import time
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -30,7 +29,7 @@ from typing import Any, Final, Generic, Literal, Protocol, TypeVar
 from fapilog._diagnostics import Diagnostics
 from fapilog._otel import ReadableLogRecord, export_result_ok
 from fapilog.exporters._breaker import CircuitBreaker, CircuitState
-from fapilog.exporters._retry import RetryPolicy, backoff_delay
+from fapilog.exporters._retry import RetryPolicy, backoff_delay, jitter
 
 __all__ = ["Codec", "Delivery", "DeliveryStats", "Outcome", "Payload", "Reply", "Send", "network_delivery"]
 
@@ -143,7 +142,7 @@ class Delivery(Generic[T]):
         transport_outcome: TransportOutcome = _exception_outcome,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
-        rng: Callable[[], float] = random.random,
+        rng: Callable[[], float] = jitter,
         diagnostics: Diagnostics | None = None,
     ) -> None:
         if batch_size < 1 or batch_bytes < 1 or max_buffered < 1 or max_in_flight < 1:

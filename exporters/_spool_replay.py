@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import random
 import threading
 import time
 from collections.abc import Callable
@@ -21,7 +20,7 @@ from typing import Any
 from fapilog._diagnostics import Diagnostics
 from fapilog._otel import as_readable, export_result_ok
 from fapilog._threads import start_daemon
-from fapilog.exporters._retry import RetryPolicy, backoff_delay
+from fapilog.exporters._retry import RetryPolicy, backoff_delay, jitter
 from fapilog.exporters._spool_store import Store
 
 __all__ = ["Replayer"]
@@ -70,7 +69,7 @@ class Replayer:
         max_delay: float = 30.0,
         flush_timeout: float = 30.0,
         diagnostics: Diagnostics | None = None,
-        rng: Callable[[], float] = random.random,
+        rng: Callable[[], float] = jitter,
     ) -> None:
         self._store = store
         self._exporter = exporter

@@ -38,18 +38,19 @@ class Sampler:
     """Keeps a fraction of successful requests: by trace id when there is one (a trace is kept or dropped as a
     whole, the way OpenTelemetry's ratio sampler decides), else at random."""
 
-    __slots__ = ("_bound", "rate")
+    __slots__ = ("_bound", "_random", "rate")
 
     def __init__(self, rate: float) -> None:
         self.rate = rate
         self._bound = round(rate * (1 << 64))
+        self._random = random.Random().random  # its own: the application's `random` state is never drawn from
 
     def __call__(self, span: SpanContext) -> bool:
         if self.rate >= 1.0:
             return True
         if span.is_valid:
             return (span.trace_id & _LOW_64) < self._bound
-        return random.random() < self.rate
+        return self._random() < self.rate
 
 
 class HeaderPicker:

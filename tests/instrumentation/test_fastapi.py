@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -19,7 +20,7 @@ from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import INVALID_SPAN_CONTEXT, SpanKind
 
 import fapilog.fastapi
 import fapilog.instrumentation.fastapi
@@ -27,6 +28,7 @@ from fapilog import get_logger, run_in_executor_with_context
 from fapilog.fastapi import RequestLogger, get_request_logger, setup_logging
 from fapilog.fastapi.context import RequestContextMiddleware
 from fapilog.fastapi.logging import LoggingMiddleware
+from fapilog.instrumentation._fastapi_access import Sampler
 from fapilog.instrumentation._fastapi_ids import clean_id, parse_traceparent
 from fapilog.testing import CaptureExporter
 from tests.test_seed_snippets import README_FASTAPI as SEED_LIFESPAN
@@ -239,6 +241,18 @@ def test_sampling_keeps_about_the_rate(capture: CaptureExporter) -> None:
         asyncio.run(hammer(url))
     kept = len(logs(capture, "request_completed"))
     assert 40 < kept < 160, kept
+
+
+def test_sampling_never_draws_from_the_random_modules_state() -> None:
+    """Requests without a trace are sampled with the sampler's own generator: an application that seeds
+    ``random`` gets the same numbers whether or not requests were sampled meanwhile."""
+    sampler = Sampler(0.5)
+    random.seed(99)
+    expected = [random.random() for _ in range(3)]
+    random.seed(99)
+    kept = sum(sampler(INVALID_SPAN_CONTEXT) for _ in range(1000))
+    assert 300 < kept < 700, kept
+    assert [random.random() for _ in range(3)] == expected
 
 
 def test_an_exception_is_logged_once_with_traceback_and_answers_500(capture: CaptureExporter) -> None:
