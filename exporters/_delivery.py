@@ -28,8 +28,9 @@ from typing import Any, Final, Generic, Literal, Protocol, TypeVar
 
 from fapilog._diagnostics import Diagnostics
 from fapilog._otel import ReadableLogRecord, export_result_ok
+from fapilog._random import uniform
 from fapilog.exporters._breaker import CircuitBreaker, CircuitState
-from fapilog.exporters._retry import RetryPolicy, backoff_delay, jitter
+from fapilog.exporters._retry import RetryPolicy, backoff_delay
 
 __all__ = ["Codec", "Delivery", "DeliveryStats", "Outcome", "Payload", "Reply", "Send", "network_delivery"]
 
@@ -142,7 +143,7 @@ class Delivery(Generic[T]):
         transport_outcome: TransportOutcome = _exception_outcome,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
-        rng: Callable[[], float] = jitter,
+        rng: Callable[[], float] = uniform,
         diagnostics: Diagnostics | None = None,
     ) -> None:
         if batch_size < 1 or batch_bytes < 1 or max_buffered < 1 or max_in_flight < 1:

@@ -1,26 +1,14 @@
-"""Retry timing: exponential backoff with full jitter, and ``Retry-After`` parsing.
-
-The jitter comes from fapilog's own generator (``jitter``), never from the ``random`` module's shared one:
-drawing from that would change the numbers an application that seeds it gets (delivery threads draw at any
-moment). A forked child reseeds it, so a parent and its children do not retry in step.
-"""
+"""Retry timing: exponential backoff with full jitter, and ``Retry-After`` parsing. Pure functions."""
 
 from __future__ import annotations
 
 import math
-import os
-import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 
-__all__ = ["RetryPolicy", "backoff_delay", "jitter", "parse_retry_after"]
-
-_JITTER = random.Random()
-os.register_at_fork(after_in_child=_JITTER.seed)
-jitter: Callable[[], float] = _JITTER.random
-"""A uniform float in [0, 1) from fapilog's own generator: the default source of retry jitter."""
+__all__ = ["RetryPolicy", "backoff_delay", "parse_retry_after"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,8 +19,9 @@ from typing import Any
 
 from fapilog._diagnostics import Diagnostics
 from fapilog._otel import as_readable, export_result_ok
+from fapilog._random import uniform
 from fapilog._threads import start_daemon
-from fapilog.exporters._retry import RetryPolicy, backoff_delay, jitter
+from fapilog.exporters._retry import RetryPolicy, backoff_delay
 from fapilog.exporters._spool_store import Store
 
 __all__ = ["Replayer"]
@@ -69,7 +70,7 @@ class Replayer:
         max_delay: float = 30.0,
         flush_timeout: float = 30.0,
         diagnostics: Diagnostics | None = None,
-        rng: Callable[[], float] = jitter,
+        rng: Callable[[], float] = uniform,
     ) -> None:
         self._store = store
         self._exporter = exporter

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import fnmatch
-import random
 import re
 from collections.abc import Iterable
 from typing import Any
 
 from opentelemetry.trace import SpanContext
 
+from fapilog._random import uniform
 from fapilog.instrumentation._fastapi_state import SENSITIVE_HEADERS
 
 __all__ = ["HeaderPicker", "PathSkipper", "Sampler", "route_template"]
@@ -38,19 +38,18 @@ class Sampler:
     """Keeps a fraction of successful requests: by trace id when there is one (a trace is kept or dropped as a
     whole, the way OpenTelemetry's ratio sampler decides), else at random."""
 
-    __slots__ = ("_bound", "_random", "rate")
+    __slots__ = ("_bound", "rate")
 
     def __init__(self, rate: float) -> None:
         self.rate = rate
         self._bound = round(rate * (1 << 64))
-        self._random = random.Random().random  # its own: the application's `random` state is never drawn from
 
     def __call__(self, span: SpanContext) -> bool:
         if self.rate >= 1.0:
             return True
         if span.is_valid:
             return (span.trace_id & _LOW_64) < self._bound
-        return self._random() < self.rate
+        return uniform() < self.rate
 
 
 class HeaderPicker:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import ast
 import asyncio
 import email.utils
-import os
 import random
 import threading
 import time
@@ -17,7 +15,7 @@ import pytest
 from fapilog.exporters._breaker import CircuitBreaker
 from fapilog.exporters._delivery import Delivery, Outcome, Payload, Reply
 from fapilog.exporters._network import NetworkExporter
-from fapilog.exporters._retry import RetryPolicy, backoff_delay, jitter, parse_retry_after
+from fapilog.exporters._retry import RetryPolicy, backoff_delay, parse_retry_after
 from fapilog.exporters._transport import HttpSender, status_outcome, transport_outcome
 from fapilog.testing import CaptureExporter
 from tests.exporters._servers import Fault, Receiver
@@ -298,23 +296,6 @@ def test_retry_jitter_leaves_the_random_modules_state_alone() -> None:
         assert run(delivery, sender, ["x"])
     assert delivery.stats().retried == 3
     assert [random.random() for _ in range(3)] == expected
-
-
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
-def test_a_forked_child_draws_other_jitter_than_its_parent() -> None:
-    """The jitter generator is reseeded in a forked child, so parent and child do not retry in step."""
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: report its next draws, then leave at once
-        os.write(write, repr([jitter() for _ in range(4)]).encode())
-        os._exit(0)
-    os.close(write)
-    parent = [jitter() for _ in range(4)]
-    with os.fdopen(read) as pipe:
-        child = ast.literal_eval(pipe.read())
-    os.waitpid(pid, 0)
-    assert len(child) == 4
-    assert child != parent
 
 
 def test_permanent_errors_are_not_retried_and_counted() -> None:

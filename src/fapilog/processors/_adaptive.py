@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import ClassVar
 
 from fapilog._otel import LogRecordProcessor, ReadWriteLogRecord
+from fapilog._random import uniform
 from fapilog.processors._counting import CountingStage, check_number, threshold
 
 __all__ = ["AdaptiveSampler"]
@@ -59,7 +60,7 @@ class AdaptiveSampler(CountingStage):
         if not callable(clock):
             raise ValueError(f"clock must be a callable returning seconds, got {clock!r}")
         self._clock = clock
-        self._random = (rng or random.Random()).random
+        self._random = rng.random if rng is not None else uniform
         self._lock = threading.Lock()
         self._start: float | None = None
         self._count = 0

@@ -13,6 +13,7 @@ import random
 from typing import ClassVar
 
 from fapilog._otel import LogRecordProcessor, ReadWriteLogRecord
+from fapilog._random import uniform
 from fapilog.processors._counting import CountingStage, check_number, threshold
 
 __all__ = ["ProbabilisticSampler", "TraceSampler"]
@@ -50,7 +51,7 @@ class ProbabilisticSampler(CountingStage):
         self._protect = threshold(always_keep, "always_keep")
         self._bound = _trace_bound(self.rate)
         self._by_trace = bool(by_trace)
-        self._random = (rng or random.Random()).random
+        self._random = rng.random if rng is not None else uniform
 
     def process(self, record: ReadWriteLogRecord) -> bool:
         lr = record.log_record
@@ -93,7 +94,7 @@ class TraceSampler(CountingStage):
         self._protect = threshold(always_keep, "always_keep")
         self._follow = bool(follow_trace_flags)
         self._bound = _trace_bound(self.rate)
-        self._random = (rng or random.Random()).random
+        self._random = rng.random if rng is not None else uniform
 
     def process(self, record: ReadWriteLogRecord) -> bool:
         lr = record.log_record
