@@ -17,7 +17,7 @@ from opentelemetry.trace import get_current_span
 
 from fapilog._api import get_logger
 from fapilog._context import current_context
-from fapilog._entries import estimate_size
+from fapilog._entries import measure
 from fapilog._exceptions import resolve_exc_info
 from fapilog._facade import AsyncLoggerFacade
 from fapilog._levels import level_for
@@ -80,8 +80,20 @@ class RequestLogger(AsyncLoggerFacade):
         emitted = 0
         for ts, message, given, span, error, context in buffer.entries:
             fields = {**given, "deferred": True}
-            size = estimate_size(message, fields)
-            capture = (ts, _DEBUG.severity, _DEBUG.name, message, fields, self._scope, span, error, context, size)
+            size, checked = measure(message, fields)
+            capture = (
+                ts,
+                _DEBUG.severity,
+                _DEBUG.name,
+                message,
+                fields,
+                self._scope,
+                span,
+                error,
+                context,
+                checked,
+                size,
+            )
             try:
                 self._emit(capture, size)
                 emitted += 1

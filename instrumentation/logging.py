@@ -145,6 +145,7 @@ class FapilogHandler(logging.Handler):
                 get_current_span().get_span_context(),
                 exception,
                 current_context(),
+                False,  # extra= may bring any key: the worker checks the attributes
                 size,
             ),
             size,

@@ -247,3 +247,19 @@ def test_disabled_level_keeps_nothing() -> None:
         grown = sum(s.size_diff for s in after.compare_to(before, "filename") if s.size_diff > 0)
         assert logger.stats().submitted == 0
     assert grown < 4_096  # the snapshots' own bookkeeping; 10,000 kept calls would be megabytes
+
+
+def test_the_record_itself_carries_coerced_values_whatever_the_caller_found() -> None:
+    """The caller vouches for plain values (the worker then skips its check); anything else, including an
+    int past 64 bits or a str subclass, is still coerced in the OTel record that every exporter gets."""
+
+    class Name(str):
+        pass
+
+    with capture_logs() as (logger, exporter):
+        logger.info("plain", n=5, low=-(2**63), high=2**63 - 1, ratio=0.5, ok=True, none=None, s="x")
+        logger.info("odd", big=2**63, small=-(2**63) - 1, name=Name("n"), when=datetime.date(2026, 1, 2))
+    plain, odd = (record.log_record.attributes for record in exporter.records)
+    assert plain == {"n": 5, "low": -(2**63), "high": 2**63 - 1, "ratio": 0.5, "ok": True, "none": None, "s": "x"}
+    assert odd == {"big": str(2**63), "small": str(-(2**63) - 1), "name": "n", "when": "2026-01-02"}
+    assert type(odd["name"]) is str

@@ -62,7 +62,7 @@ class Finisher:
     def finish(self, record: ReadWriteLogRecord) -> None:
         lr = record.log_record
         attrs: Any = lr.attributes if lr.attributes is not None else {}
-        if needs_coercion(attrs):
+        if not getattr(record, "checked", False) and needs_coercion(attrs):
             attrs = coerce_attributes(attrs)
         exc = lr.exception
         if exc is not None and self.exceptions_enabled and "exception.type" not in attrs:

@@ -16,11 +16,20 @@ import enum
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["MAX_DEPTH", "MAX_ITEMS", "coerce_attributes", "coerce_value", "needs_coercion", "safe_text"]
+__all__ = [
+    "INT64_MAX",
+    "INT64_MIN",
+    "MAX_DEPTH",
+    "MAX_ITEMS",
+    "coerce_attributes",
+    "coerce_value",
+    "needs_coercion",
+    "safe_text",
+]
 
 MAX_DEPTH = 12
 MAX_ITEMS = 1000
-_INT_MIN, _INT_MAX = -(2**63), 2**63 - 1
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 _SCALARS = frozenset({str, bool, float, type(None)})
 
 
@@ -30,7 +39,7 @@ def coerce_attributes(attributes: Mapping[Any, Any]) -> dict[str, Any]:
     for key, value in attributes.items():
         out[key if type(key) is str else safe_text(key)] = (
             value
-            if type(value) in _SCALARS or (type(value) is int and _INT_MIN <= value <= _INT_MAX)
+            if type(value) in _SCALARS or (type(value) is int and INT64_MIN <= value <= INT64_MAX)
             else coerce_value(value)
         )
     return out
@@ -44,7 +53,7 @@ def needs_coercion(attributes: Mapping[Any, Any]) -> bool:
             if type(key) is str:
                 continue
             return True
-        if t is not int or type(key) is not str or not _INT_MIN <= value <= _INT_MAX:
+        if t is not int or type(key) is not str or not INT64_MIN <= value <= INT64_MAX:
             return True
     return False
 
@@ -59,7 +68,7 @@ def _coerce(value: Any, depth: int, seen: set[int]) -> Any:
     if t in _SCALARS or t is bytes:
         return value
     if t is int:
-        return value if _INT_MIN <= value <= _INT_MAX else str(value)
+        return value if INT64_MIN <= value <= INT64_MAX else str(value)
     if isinstance(value, bool | float | str | bytes | int) and not isinstance(value, enum.Enum):
         return _subclass(value)
     if depth >= MAX_DEPTH:

@@ -14,6 +14,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from fapilog._coerce import INT64_MAX, INT64_MIN
 from fapilog._context import current_context
 from fapilog._otel import CAPTURE_WIDTH, ReadWriteLogRecord, from_capture
 
@@ -23,6 +24,7 @@ __all__ = [
     "adopt",
     "estimate_size",
     "materialize",
+    "measure",
     "record_entry",
     "severity",
     "split_entries",
@@ -85,7 +87,24 @@ def adopt(record: ReadWriteLogRecord) -> int:
 def estimate_size(body: Any, fields: Mapping[str, Any]) -> int:
     """The memory a queued record holds, estimated from CPython object sizes on the safe side: the capture
     and its dict, each string by its length plus its header, other values by a constant."""
+    return measure(body, fields)[0]
+
+
+def measure(body: Any, fields: Mapping[str, Any]) -> tuple[int, bool]:
+    """``estimate_size`` of a record, and whether every value of ``fields`` is representable as it is (a
+    string, float, bool, None or 64-bit int), found in the same pass: the worker then skips its own check.
+    (For keyword arguments, whose keys are always strings.)"""
     size = 400 + (len(body) + 56 if type(body) is str else 64)
+    plain = True
     for value in fields.values():
-        size += len(value) + 56 if type(value) is str else 48
-    return size
+        t = type(value)
+        if t is str:
+            size += len(value) + 56
+        else:
+            size += 48
+            if t is int:
+                if not INT64_MIN <= value <= INT64_MAX:
+                    plain = False
+            elif t is not float and t is not bool and value is not None:
+                plain = False
+    return size, plain

@@ -18,7 +18,7 @@ from fapilog._coerce import safe_text
 from fapilog._context import bind_context, current_context, unbind_context
 from fapilog._context import clear_context as _clear_context
 from fapilog._drain import DrainResult, PipelineStats
-from fapilog._entries import estimate_size
+from fapilog._entries import measure
 from fapilog._exceptions import resolve_exc_info
 from fapilog._levels import Level, level_for
 from fapilog._otel import InstrumentationScope
@@ -67,7 +67,7 @@ class _Core:
 
     def _log(self, level: Level, message: Any, exc: Any, exc_info: Any, fields: dict[str, Any]) -> None:
         try:
-            size = estimate_size(message, fields)
+            size, checked = measure(message, fields)
             self._emit(
                 (
                     time_ns(),
@@ -79,6 +79,7 @@ class _Core:
                     get_current_span().get_span_context(),
                     resolve_exc_info(exc, exc_info) if exc is not None or exc_info else None,
                     current_context(),
+                    checked,
                     size,
                 ),
                 size,

@@ -94,9 +94,20 @@ class Record(ReadWriteLogRecord):
     # Class-level defaults: set per record only when the caller has something to say.
     context: Mapping[str, Any] | None = None
     size: int = 512
+    checked: bool = False  # the caller found every attribute representable as it is: none to coerce
 
-    def __post_init__(self) -> None:  # no BoundedAttributes: fapilog coerces attributes itself
-        pass
+    def __init__(
+        self,
+        log_record: _ApiLogRecord,
+        resource: Resource | None = None,
+        instrumentation_scope: InstrumentationScope | None = None,
+        limits: LogRecordLimits = _LIMITS,
+    ) -> None:
+        # The SDK's fields, assigned; no BoundedAttributes wrapper (fapilog coerces attributes itself).
+        self.log_record = log_record
+        self.resource = resource
+        self.instrumentation_scope = instrumentation_scope
+        self.limits = limits
 
 
 def new_record(
@@ -128,24 +139,27 @@ def new_record(
         api = ApiRecord(
             timestamp, severity_number, severity_text, body, attributes, 0, 0, _NO_FLAGS, event_name, exception
         )
-    return Record(api, None, scope, _LIMITS)
+    return Record(api, None, scope)
 
 
 Capture = tuple[Any, ...]
 """What a log call captures on the caller's thread, in this order: timestamp (ns), SeverityNumber, severity
-text, body, attributes, InstrumentationScope, SpanContext, exception or None, bound context or None, and
-the estimated size in bytes. The worker turns it into a ``Record`` (``from_capture``), so the caller
+text, body, attributes, InstrumentationScope, SpanContext, exception or None, bound context or None, whether
+the caller checked that every attribute value is representable as it is (so the worker need not), and the
+estimated size in bytes. The worker turns it into a ``Record`` (``from_capture``), so the caller
 allocates one tuple instead of two record objects and the queue holds fewer objects for the collector."""
 
-CAPTURE_WIDTH = 10  # items in a Capture (the size is the last)
+CAPTURE_WIDTH = 11  # items in a Capture (the size is the last)
 
 
 def from_capture(capture: Capture | tuple[Any, ...]) -> Record:
     """The SDK record for a capture (on the worker)."""
-    ts, severity, text, body, attributes, scope, span_context, exception, context, size = capture
+    ts, severity, text, body, attributes, scope, span_context, exception, context, checked, size = capture
     record = new_record(ts, severity, text, body, attributes, scope, span_context, exception)
     if context:
         record.context = context
+    if checked:
+        record.checked = True
     record.size = size
     return record
 

@@ -136,7 +136,11 @@ def _envelope(record: AnyRecord, *, share: bool) -> dict[str, Any]:
         context["trace_id"] = f"{lr.trace_id:032x}"
         context["span_id"] = f"{lr.span_id:016x}"
         context["trace_flags"] = int(lr.trace_flags or 0)
-    derived, fragment = _diagnostics(record.resource)
+    # The caches of resource, scope and second are checked here, inline (this runs for every record).
+    resource = record.resource
+    seen_resource, derived, fragment = _resource
+    if resource is not seen_resource:
+        derived, fragment = _diagnostics(resource)
     diagnostics: Any
     severity = lr.severity_number
     observed = lr.observed_timestamp
@@ -150,9 +154,14 @@ def _envelope(record: AnyRecord, *, share: bool) -> dict[str, Any]:
         diagnostics = {**derived, **_unusual(lr)}
         if exc is not None:
             diagnostics["exception"] = exc
-    name, version = _scope_names(record.instrumentation_scope)
+    scope = record.instrumentation_scope
+    seen_scope, name, version = _scope
+    if scope is not seen_scope:
+        name, version = _scope_names(scope)
+    ns = lr.timestamp or observed or time.time_ns()
+    start, end, second = _second
     log: dict[str, Any] = {
-        "timestamp": iso_utc(lr.timestamp or lr.observed_timestamp or time.time_ns()),
+        "timestamp": second + str(ns)[-9:] + "Z" if start <= ns < end else _new_second(ns),  # iso_utc(ns)
         "level": lr.severity_text or "INFO",
         "message": lr.body,
         "logger": name,

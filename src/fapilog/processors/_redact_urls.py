@@ -117,10 +117,11 @@ class UrlCredentials(Stage):
 
     def process(self, record: ReadWriteLogRecord) -> bool:
         lr = record.log_record
+        context = getattr(record, "context", None)
         if (
             _plain(lr.attributes)
             and (type(lr.body) is not str or ("=" not in lr.body and "@" not in lr.body))
-            and _plain(getattr(record, "context", None))
+            and (not context or _plain(context))
         ):
             return True  # the common record: flat, no string that could hold a URL secret
         walk = StringWalk(self.scan, budget=self._max_keys, overflow=self.mask)
