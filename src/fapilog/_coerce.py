@@ -21,6 +21,7 @@ __all__ = [
     "INT64_MIN",
     "MAX_DEPTH",
     "MAX_ITEMS",
+    "SCALARS",
     "coerce_attributes",
     "coerce_value",
     "needs_coercion",
@@ -30,7 +31,8 @@ __all__ = [
 MAX_DEPTH = 12
 MAX_ITEMS = 1000
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
-_SCALARS = frozenset({str, bool, float, type(None)})
+SCALARS = frozenset({str, bool, float, type(None)})
+"""The types an attribute value may have as it is, besides ints of 64 bits."""
 
 
 def coerce_attributes(attributes: Mapping[Any, Any]) -> dict[str, Any]:
@@ -39,7 +41,7 @@ def coerce_attributes(attributes: Mapping[Any, Any]) -> dict[str, Any]:
     for key, value in attributes.items():
         out[key if type(key) is str else safe_text(key)] = (
             value
-            if type(value) in _SCALARS or (type(value) is int and INT64_MIN <= value <= INT64_MAX)
+            if type(value) in SCALARS or (type(value) is int and INT64_MIN <= value <= INT64_MAX)
             else coerce_value(value)
         )
     return out
@@ -65,7 +67,7 @@ def coerce_value(value: Any) -> Any:
 
 def _coerce(value: Any, depth: int, seen: set[int]) -> Any:
     t = type(value)
-    if t in _SCALARS or t is bytes:
+    if t in SCALARS or t is bytes:
         return value
     if t is int:
         return value if INT64_MIN <= value <= INT64_MAX else str(value)

@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from fapilog._coerce import INT64_MAX, INT64_MIN
+from fapilog._coerce import INT64_MAX, INT64_MIN, SCALARS
 from fapilog._context import current_context
 from fapilog._otel import CAPTURE_WIDTH, ReadWriteLogRecord, from_capture
 
@@ -105,6 +105,6 @@ def measure(body: Any, fields: Mapping[str, Any]) -> tuple[int, bool]:
             if t is int:
                 if not INT64_MIN <= value <= INT64_MAX:
                     plain = False
-            elif t is not float and t is not bool and value is not None:
+            elif t not in SCALARS:
                 plain = False
     return size, plain
