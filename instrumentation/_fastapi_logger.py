@@ -13,14 +13,13 @@ from collections import deque
 from time import time_ns
 from typing import TYPE_CHECKING, Any
 
-from opentelemetry.trace import get_current_span
-
 from fapilog._api import get_logger
 from fapilog._context import current_context
 from fapilog._entries import measure
 from fapilog._exceptions import resolve_exc_info
 from fapilog._facade import AsyncLoggerFacade
 from fapilog._levels import level_for
+from fapilog._otel import current_span_context
 
 if TYPE_CHECKING:
     from fapilog._pipeline import Pipeline
@@ -70,7 +69,7 @@ class RequestLogger(AsyncLoggerFacade):
         if buffer is not None:
             try:
                 error = resolve_exc_info(exc, exc_info) if exc is not None or exc_info else None
-                span = get_current_span().get_span_context()
+                span = current_span_context()
                 buffer.add((time_ns(), message, fields, span, error, current_context()))
             except Exception:  # never into the application
                 self._pipeline.handoff.count_drop("capture_error")

@@ -38,13 +38,11 @@ import threading
 from time import time_ns
 from typing import TYPE_CHECKING, Any
 
-from opentelemetry.trace import get_current_span
-
 from fapilog import _api
 from fapilog._context import current_context
 from fapilog._entries import estimate_size
 from fapilog._levels import Level, level_for
-from fapilog._otel import InstrumentationScope
+from fapilog._otel import InstrumentationScope, current_span_context
 from fapilog.instrumentation import _rivals
 
 if TYPE_CHECKING:
@@ -142,7 +140,7 @@ class FapilogHandler(logging.Handler):
                 body,
                 attributes,
                 self._scope(record.name),
-                get_current_span().get_span_context(),
+                current_span_context(),
                 exception,
                 current_context(),
                 False,  # extra= may bring any key: the worker checks the attributes

@@ -1,7 +1,12 @@
 """What the worker does with a batch: finish each record, run the stages, hand the survivors to exporters.
 
 A *stage* is an OpenTelemetry ``LogRecordProcessor`` that also has ``process(record) -> bool``: it may change
-the record, and returning ``False`` drops it, so later stages and exporters never see it. An *exporter* is an
+the record, and returning ``False`` drops it, so later stages and exporters never see it. The chain runs a
+batch through one stage after another; a stage that also has ``process_batch(records, process)`` gets the
+whole batch at once and returns the records it keeps, handing any record that needs more than its quick check
+to ``process`` (the chain's contained call of the stage's own ``process``). If ``process_batch`` itself
+raises, its records go through ``process`` one by one, so it must leave every record as ``process`` can take
+it again. An *exporter* is an
 OpenTelemetry ``LogRecordExporter``; its ``export`` may also return an awaitable (async exporters run on the
 worker's own event loop). Each exporter call is contained: an exporter that raises or fails is counted and
 reported, and the other exporters still get the batch. With several exporters, each one that may block runs
@@ -15,6 +20,7 @@ import inspect
 import threading
 import time
 from collections.abc import Sequence
+from functools import partial
 from typing import Any, Protocol
 
 from fapilog._coerce import coerce_attributes, coerce_value, needs_coercion
@@ -76,6 +82,18 @@ class Finisher:
         if record.resource is None:
             record.resource = self.resource
 
+    def finish_all(self, records: list[ReadWriteLogRecord]) -> None:
+        """``finish`` each record; the common one (captured by fapilog with plain fields, a text message and no
+        exception) inline, as it only needs the resource."""
+        resource, finish = self.resource, self.finish
+        for record in records:
+            lr = record.log_record
+            if getattr(record, "checked", False) and type(lr.body) is str and lr.exception is None:
+                if record.resource is None:
+                    record.resource = resource
+            else:
+                finish(record)
+
 
 class Chain:
     """Runs batches through stages and exporters; counts what was exported and what failed."""
@@ -131,36 +149,63 @@ class Chain:
 
     async def process_batch(self, batch: list[ReadWriteLogRecord]) -> None:
         stages = self.stages  # read once: enable/disable replace the list between batches
-        finish = self.finisher.finish
-        for record in batch:
-            finish(record)
+        self.finisher.finish_all(batch)
         kept = self._run(batch, stages, 0)
         kept.extend(self._pending(stages))
         if kept:
             await self.export(kept)
 
     def _run(self, records: list[ReadWriteLogRecord], stages: list[Any], start: int) -> list[ReadWriteLogRecord]:
-        """``records`` through ``stages[start:]``; the ones every stage kept."""
-        kept: list[ReadWriteLogRecord] = []
-        todo = stages[start:] if start else stages
-        for record in records:
-            stage: Any = None
+        """``records`` through ``stages[start:]``, one stage at a time (each sees the records in order); the
+        ones every stage kept."""
+        for stage in stages[start:] if start else stages:
+            if not records:
+                break
+            records = self._through(stage, records)
+        return records
+
+    def _through(self, stage: Any, records: list[ReadWriteLogRecord]) -> list[ReadWriteLogRecord]:
+        """The records ``stage`` keeps: through its ``process_batch`` if it has one, else one by one."""
+        batch = getattr(stage, "process_batch", None)
+        if batch is not None:
             try:
-                for stage in todo:
-                    if not stage.process(record):
-                        self.filtered += 1
-                        break
-                else:
-                    kept.append(record)
-            except Exception as exc:
+                return list(batch(records, partial(self._contained, stage)))
+            except Exception as exc:  # the stage's batch path itself failed: run its records one by one
                 self.stage_errors += 1
-                if getattr(stage, "fail_closed", False):  # e.g. a redactor: never pass on what it could not check
-                    self.diagnostics.warn("stage", "stage failed; record dropped", stage=_name(stage), error=exc)
-                    self.filtered += 1
+                self.diagnostics.warn(
+                    "stage", "stage batch failed; records processed one by one", stage=_name(stage), error=exc
+                )
+        kept: list[ReadWriteLogRecord] = []
+        for record in records:
+            try:
+                if stage.process(record):
+                    kept.append(record)
                 else:
-                    self.diagnostics.warn("stage", "stage failed; record kept as it was", stage=_name(stage), error=exc)
+                    self.filtered += 1
+            except Exception as exc:
+                if self._survives(stage, exc):
                     kept.append(record)
         return kept
+
+    def _contained(self, stage: Any, record: ReadWriteLogRecord) -> bool:
+        """``stage.process(record)``, contained: whether the record goes on."""
+        try:
+            if stage.process(record):
+                return True
+            self.filtered += 1
+            return False
+        except Exception as exc:
+            return self._survives(stage, exc)
+
+    def _survives(self, stage: Any, exc: Exception) -> bool:
+        """Count a stage's failure on a record; whether the record goes on (as it was) or is dropped."""
+        self.stage_errors += 1
+        if getattr(stage, "fail_closed", False):  # e.g. a redactor: never pass on what it could not check
+            self.diagnostics.warn("stage", "stage failed; record dropped", stage=_name(stage), error=exc)
+            self.filtered += 1
+            return False
+        self.diagnostics.warn("stage", "stage failed; record kept as it was", stage=_name(stage), error=exc)
+        return True
 
     def _pending(self, stages: list[Any]) -> list[ReadWriteLogRecord]:
         """Records stages add (summaries), each run through the stages after the one that made it, so that
@@ -170,8 +215,7 @@ class Chain:
             extra = getattr(stage, "pending", None)
             records = list(extra()) if extra is not None else []
             if records:
-                for record in records:
-                    self.finisher.finish(record)
+                self.finisher.finish_all(records)
                 out.extend(self._run(records, stages, i + 1))
         return out
 

@@ -12,8 +12,6 @@ from collections.abc import Mapping
 from time import time_ns
 from typing import TYPE_CHECKING, Any
 
-from opentelemetry.trace import get_current_span
-
 from fapilog._coerce import safe_text
 from fapilog._context import bind_context, current_context, unbind_context
 from fapilog._context import clear_context as _clear_context
@@ -21,7 +19,7 @@ from fapilog._drain import DrainResult, PipelineStats
 from fapilog._entries import measure
 from fapilog._exceptions import resolve_exc_info
 from fapilog._levels import Level, level_for
-from fapilog._otel import InstrumentationScope
+from fapilog._otel import InstrumentationScope, current_span_context
 
 if TYPE_CHECKING:
     from fapilog._pipeline import Pipeline
@@ -76,7 +74,7 @@ class _Core:
                     message,
                     fields,
                     self._scope,
-                    get_current_span().get_span_context(),
+                    current_span_context(),
                     resolve_exc_info(exc, exc_info) if exc is not None or exc_info else None,
                     current_context(),
                     checked,

@@ -6,6 +6,10 @@ per record, with a lock). fapilog coerces attributes itself, so it builds the sa
 that wrapper: ``Record`` is a ``ReadWriteLogRecord`` (and ``ApiRecord`` an API ``LogRecord``) whose
 constructors only assign fields. Exporters receive these records where the SDK would pass
 ``ReadableLogRecord``: the two classes have the same fields, and exporters only read them.
+
+It is also the one module that reads OpenTelemetry's context internals: ``current_span_context`` takes the
+current span from the default runtime context's context variable (and follows the public API whenever another
+runtime context is in use).
 """
 
 from __future__ import annotations
@@ -13,9 +17,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
+from opentelemetry import context as _context_api
 from opentelemetry._logs import LogRecord as _ApiLogRecord
 from opentelemetry._logs import SeverityNumber
 from opentelemetry.context import Context
+from opentelemetry.context.contextvars_context import ContextVarsRuntimeContext
 from opentelemetry.sdk._logs import (
     LoggerProvider,
     LogRecordLimits,
@@ -26,7 +32,8 @@ from opentelemetry.sdk._logs import (
 from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
-from opentelemetry.trace import INVALID_SPAN_CONTEXT, TraceFlags
+from opentelemetry.trace import INVALID_SPAN_CONTEXT, Span, SpanContext, TraceFlags, get_current_span
+from opentelemetry.trace.propagation import _SPAN_KEY
 
 __all__ = [
     "ApiRecord",
@@ -43,6 +50,7 @@ __all__ = [
     "CAPTURE_WIDTH",
     "Capture",
     "as_readable",
+    "current_span_context",
     "from_capture",
     "new_record",
 ]
@@ -53,8 +61,40 @@ _INVALID_SPAN = INVALID_SPAN_CONTEXT  # what the caller captures outside any spa
 _NO_CONTEXT = Context()  # the caller's span context is captured as ids; the record keeps no context
 
 
+# OpenTelemetry's default runtime context keeps the current Context in one context variable; while it is the
+# one in use, the caller reads the span from that variable directly (the public route is four Python calls).
+_RUNTIME = _context_api._RUNTIME_CONTEXT
+_read_context = _RUNTIME._current_context.get if type(_RUNTIME) is ContextVarsRuntimeContext else None
+
+
+def current_span_context() -> SpanContext:
+    """``get_current_span().get_span_context()``, the same answer by a shorter route where possible."""
+    if _read_context is None or _context_api._RUNTIME_CONTEXT is not _RUNTIME:
+        return get_current_span().get_span_context()
+    span = _read_context().get(_SPAN_KEY)
+    if span is None:
+        return _INVALID_SPAN
+    return span.get_span_context() if isinstance(span, Span) else _INVALID_SPAN
+
+
 class ApiRecord(_ApiLogRecord):
     """An API ``LogRecord`` built from captured values, without re-reading the current context."""
+
+    # Its fields as slots: quicker to set and read than entries of the instance's dict, on every record.
+    __slots__ = (
+        "attributes",
+        "body",
+        "context",
+        "event_name",
+        "exception",
+        "observed_timestamp",
+        "severity_number",
+        "severity_text",
+        "span_id",
+        "timestamp",
+        "trace_flags",
+        "trace_id",
+    )
 
     def __init__(
         self,

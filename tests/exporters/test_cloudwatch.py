@@ -511,8 +511,9 @@ def test_throughput_50000_records_into_moto(moto_url: str, group: str, capsys: p
     start = time.perf_counter()
     for i in range(n):
         logger.info("request handled", user_id=i, path="/api/items", status=200, duration_ms=12.5)
-    result = logger.drain()
+    result = logger.drain(60.0)  # moto takes seconds to store them all: the default deadline (3 s) can be too short
     assert result.dropped == 0
+    assert not result.timed_out
     elapsed = time.perf_counter() - start
     assert exporter.stats().sent == n, (result, exporter.stats())
     assert len(stored(moto_url, group)) == n

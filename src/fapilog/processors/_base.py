@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar
 
 from fapilog._otel import LogRecordProcessor, ReadWriteLogRecord
 
-__all__ = ["Stage"]
+__all__ = ["Keep", "Stage"]
+
+Keep = Callable[[ReadWriteLogRecord], bool]
+"""What ``process_batch`` hands records to: the stage's own ``process``, contained by the pipeline."""
 
 
 class Stage(LogRecordProcessor):
@@ -21,6 +25,12 @@ class Stage(LogRecordProcessor):
 
     If ``process`` raises, the stage's ``fail_closed`` decides: redactors drop the record (never leak what
     they could not check), other stages keep it unchanged. Either way the error is counted and reported.
+
+    A stage may also take a whole batch at once: ``process_batch(records, process)`` returns the records it
+    keeps, and gives each record its quick look cannot settle to ``process``, the pipeline's contained call of
+    the stage's own ``process`` (it counts drops and contains errors, as for any record). That saves a call
+    per record for stages that leave most records alone. If ``process_batch`` raises, the pipeline runs the
+    batch through ``process`` one record at a time, so it must leave records as ``process`` can take them.
 
     A stage may also add records of its own (a rate limiter's "suppressed N records" summary): ``pending()``
     returns them, and is called after each batch in fapilog (the records go to the exporters) and after each

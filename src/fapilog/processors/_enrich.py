@@ -19,9 +19,11 @@ from typing import Any, ClassVar
 from fapilog._coerce import coerce_attributes, needs_coercion
 from fapilog._context import current_context
 from fapilog._otel import LogRecordProcessor, ReadWriteLogRecord, Resource
-from fapilog.processors._base import Stage
+from fapilog.processors._base import Keep, Stage
 
 __all__ = ["ContextVarsEnricher", "KubernetesEnricher", "RuntimeInfoEnricher"]
+
+_UNSET: Any = object()  # a record with no ``context`` attribute at all (not one of fapilog's)
 
 
 class _ResourceEnricher(Stage):
@@ -47,6 +49,19 @@ class _ResourceEnricher(Stage):
             self._last_in, self._last_out = current, merged
         record.resource = self._last_out
         return True
+
+    def process_batch(self, records: list[ReadWriteLogRecord], process: Keep) -> list[ReadWriteLogRecord]:
+        """The batch's records, mostly of one resource, merged once."""
+        kept = []
+        last_in, last_out = self._last_in, self._last_out
+        for record in records:
+            if record.resource is last_in:
+                record.resource = last_out
+                kept.append(record)
+            elif process(record):
+                kept.append(record)
+                last_in, last_out = self._last_in, self._last_out
+        return kept
 
 
 class RuntimeInfoEnricher(_ResourceEnricher):
@@ -146,3 +161,14 @@ class ContextVarsEnricher(Stage):
         merged = {**context, **(lr.attributes or {})}
         lr.attributes = coerce_attributes(merged) if needs_coercion(merged) else merged
         return True
+
+    def process_batch(self, records: list[ReadWriteLogRecord], process: Keep) -> list[ReadWriteLogRecord]:
+        """The batch, passing over records captured with nothing bound (when there are no defaults)."""
+        if self._defaults:
+            return [record for record in records if process(record)]
+        kept = []
+        for record in records:
+            context = getattr(record, "context", _UNSET)
+            if (context is not _UNSET and not context) or process(record):
+                kept.append(record)
+        return kept

@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 from fapilog._coerce import safe_text
 from fapilog._otel import LogRecordProcessor, ReadWriteLogRecord
-from fapilog.processors._base import Stage
+from fapilog.processors._base import Keep, Stage
 from fapilog.processors._redact_keys import KeyRules, Segment, key_segments
 from fapilog.processors._redact_walk import (
     MAX_DEPTH_LIMIT,
@@ -74,6 +74,13 @@ class _KeyRedactor(Stage):
             budget = Budget(self._max_keys)
             rewrite_record(record, lambda value: self._walk(value, (), self._max_depth, budget), body=True)
         return True
+
+    def process_batch(self, records: list[ReadWriteLogRecord], process: Keep) -> list[ReadWriteLogRecord]:
+        """The batch, passing over the records ``_nothing_to_do`` settles without a call each."""
+        if not self._rules:
+            return list(records)
+        nothing_to_do = self._nothing_to_do
+        return [record for record in records if nothing_to_do(record) or process(record)]
 
     def _nothing_to_do(self, record: ReadWriteLogRecord) -> bool:
         """The common record, decided cheaply: flat attributes of plain values, no bound context, a plain body,

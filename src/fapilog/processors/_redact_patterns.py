@@ -26,7 +26,7 @@ from types import MappingProxyType
 from typing import Any, ClassVar
 
 from fapilog._otel import LogRecordProcessor, ReadWriteLogRecord
-from fapilog.processors._base import Stage
+from fapilog.processors._base import Keep, Stage
 from fapilog.processors._redact_safety import compile_safe, min_length
 from fapilog.processors._redact_walk import (
     MAX_DEPTH_LIMIT,
@@ -254,6 +254,13 @@ class RegexMask(Stage):
             walk = StringWalk(self.scan, budget=self._max_keys, overflow=self.mask, key_fn=self._scan_key)
             rewrite_record(record, lambda value: walk.value(value, self._max_depth), body=True)
         return True
+
+    def process_batch(self, records: list[ReadWriteLogRecord], process: Keep) -> list[ReadWriteLogRecord]:
+        """The batch, passing over the records ``_nothing_to_do`` settles without a call each."""
+        if not self._rules:
+            return list(records)
+        nothing_to_do = self._nothing_to_do
+        return [record for record in records if nothing_to_do(record) or process(record)]
 
     def _nothing_to_do(self, record: ReadWriteLogRecord) -> bool:
         """The common record, decided cheaply: flat attributes of plain values, no bound context, and no string
