@@ -7,13 +7,14 @@ failing on one record of a batch must cost that record alone (or nothing, for a 
 from __future__ import annotations
 
 import asyncio
-import copy
 import time
 from typing import Any
 
+from opentelemetry._logs import LogRecord as ApiLogRecord
+
 from fapilog import get_logger
 from fapilog._chain import Chain, Finisher
-from fapilog._otel import InstrumentationScope, Record, Resource, SeverityNumber, new_record
+from fapilog._otel import InstrumentationScope, ReadWriteLogRecord, Record, Resource, SeverityNumber, new_record
 from fapilog.processors import ContextVarsEnricher, RuntimeInfoEnricher, UrlCredentials
 from fapilog.processors._base import Keep, Stage
 from fapilog.testing import CaptureExporter
@@ -29,10 +30,11 @@ def record(body: str, attributes: dict[str, Any], *, context: dict[str, Any] | N
     return made
 
 
-def varied_batch() -> list[Record]:
-    """Clean records, URL secrets in a field, the body and the bound context, bound context alone, and a record
-    with a resource of its own (as an OpenTelemetry logger of another provider would give)."""
-    batch = []
+def varied_batch() -> list[Any]:
+    """Clean records (some vouched for by the caller, as the facade does), URL secrets in a field, the body and
+    the bound context, bound context alone, a record with a resource of its own, and records from an
+    OpenTelemetry logger (the SDK's record type: bounded attributes or none, no captured context)."""
+    batch: list[Any] = []
     for i in range(40):
         attrs: dict[str, Any] = {"i": i, "path": "/items", "ok": True}
         body, context = f"request {i}", None
@@ -47,7 +49,12 @@ def varied_batch() -> list[Record]:
         made = record(body, attrs, context=context)
         if i % 13 == 5:
             made.resource = Resource({"service.name": f"other-{i}"})
+        if i % 4 == 0:
+            made.checked = True  # every value a string or a scalar, as the caller found
         batch.append(made)
+    sdk_body = ApiLogRecord(body="from otel https://o:pw-otel@x.test/", severity_text="INFO", attributes={"i": 40})
+    batch.append(ReadWriteLogRecord(sdk_body, resource=Resource({"service.name": "sdk"})))
+    batch.append(ReadWriteLogRecord(ApiLogRecord(body="no attributes", severity_text="INFO"), resource=None))
     return batch
 
 
@@ -70,16 +77,15 @@ def one_by_one(stages: list[Any], batch: list[Record]) -> list[Record]:
 
 def shape(made: Any) -> tuple[Any, ...]:
     lr = made.log_record
-    return lr.body, dict(lr.attributes), dict(made.resource.attributes), getattr(made, "context", None)
+    return lr.body, dict(lr.attributes or {}), dict(made.resource.attributes), getattr(made, "context", None)
 
 
 def test_the_default_stages_batch_paths_give_what_one_record_at_a_time_gives() -> None:
     stages = [RuntimeInfoEnricher(), ContextVarsEnricher(), UrlCredentials()]
-    batch = varied_batch()
-    expected = [shape(r) for r in one_by_one(stages, copy.deepcopy(batch))]
-    got, chain = through_chain(stages, batch)
+    expected = [shape(r) for r in one_by_one(stages, varied_batch())]
+    got, chain = through_chain(stages, varied_batch())
     assert [shape(r) for r in got] == expected
-    assert len(got) == 40
+    assert len(got) == 42
     assert chain.stage_errors == 0
     texts = repr(expected)  # the batch held secrets of each kind, and every one of them was masked
     assert "hunter" not in texts
@@ -99,17 +105,21 @@ def production_stages() -> list[Any]:
     return stages
 
 
-def test_the_production_redactors_batch_paths_give_what_one_record_at_a_time_gives() -> None:
+def with_more_secrets() -> list[Any]:
     batch = varied_batch()
-    for i, made in enumerate(batch):
+    for i, made in enumerate(batch[:40]):
         attributes: Any = made.log_record.attributes
         if i % 6 == 0:
             attributes["password"] = f"pw-by-key-{i}"
         if i % 8 == 3:
             attributes["note"] = f"sent Authorization: Bearer tok{i}abcdef1234567890 upstream"
+    return batch
+
+
+def test_the_production_redactors_batch_paths_give_what_one_record_at_a_time_gives() -> None:
     assert {type(stage).__name__ for stage in production_stages()} >= {"FieldMask", "RegexMask", "UrlCredentials"}
-    expected = [shape(r) for r in one_by_one(production_stages(), copy.deepcopy(batch))]
-    got, chain = through_chain(production_stages(), batch)
+    expected = [shape(r) for r in one_by_one(production_stages(), with_more_secrets())]
+    got, chain = through_chain(production_stages(), with_more_secrets())
     assert [shape(r) for r in got] == expected
     assert chain.stage_errors == 0
     texts = repr(expected)
@@ -146,32 +156,40 @@ def test_a_fail_closed_stage_failing_on_one_record_of_a_batch_drops_that_record_
     assert chain.filtered == 1
 
 
-class _BatchBreaks(Stage):
-    """A stage whose batch path raises after changing some records; its one-record path tags each record."""
+class _BatchBreaks(UrlCredentials):
+    """A fail-closed stage whose batch path hands record 1 to ``process`` (which fails on it), then raises on
+    record 3; its one-record path drops record 4."""
 
     def __init__(self) -> None:
         super().__init__()
         self.calls: list[int] = []
 
     def process(self, record: Any) -> bool:
-        self.calls.append(record.log_record.attributes["i"])
-        record.log_record.attributes["tagged"] = True
         i: int = record.log_record.attributes["i"]
-        return i != 2  # drops one record
+        self.calls.append(i)
+        if i == 1:
+            raise RuntimeError("cannot check record 1")
+        return i != 4
 
     def process_batch(self, records: list[Any], process: Keep) -> list[Any]:
-        records[0].log_record.attributes["tagged"] = True
-        raise RuntimeError("batch path broken")
+        kept = []
+        for made in records:
+            i = made.log_record.attributes["i"]
+            if i == 3:
+                raise RuntimeError("the quick look broke")
+            if i == 1 and not process(made):
+                continue
+            kept.append(made)
+        return kept
 
 
-def test_a_stage_whose_batch_path_raises_runs_the_batch_one_record_at_a_time() -> None:
+def test_when_a_batch_path_raises_each_record_is_still_decided_once() -> None:
     stage = _BatchBreaks()
-    got, chain = through_chain([stage], [record(f"m{i}", {"i": i}) for i in range(5)])
-    assert stage.calls == [0, 1, 2, 3, 4]
-    assert [r.log_record.attributes["i"] for r in got] == [0, 1, 3, 4]
-    assert all(r.log_record.attributes["tagged"] for r in got)
-    assert chain.stage_errors == 1
-    assert chain.filtered == 1
+    got, chain = through_chain([stage], [record(f"m{i}", {"i": i}) for i in range(6)])
+    assert stage.calls == [1, 0, 2, 3, 4, 5]  # record 1 once, by the batch path; the rest one by one
+    assert [r.log_record.attributes["i"] for r in got] == [0, 2, 3, 5]
+    assert chain.stage_errors == 2  # record 1, and the batch path itself
+    assert chain.filtered == 2  # record 1 (fail closed) and record 4
 
 
 class _Seen(Stage):

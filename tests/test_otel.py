@@ -10,15 +10,22 @@ import pytest
 from opentelemetry import context as context_api
 from opentelemetry import trace
 from opentelemetry.context.context import Context, _RuntimeContext
+from opentelemetry.context.contextvars_context import ContextVarsRuntimeContext
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import INVALID_SPAN_CONTEXT, NonRecordingSpan, SpanContext, TraceFlags
 from opentelemetry.trace.propagation import _SPAN_KEY
 
+from fapilog import _otel
 from fapilog._otel import current_span_context
 
 
 def _public() -> SpanContext:
     return trace.get_current_span().get_span_context()
+
+
+def test_the_short_route_is_the_one_taken_under_the_default_runtime_context() -> None:
+    assert type(context_api._RUNTIME_CONTEXT) is ContextVarsRuntimeContext
+    assert _otel._read_context is not None  # so the tests below compare the short route with the public one
 
 
 def test_outside_any_span_it_is_the_invalid_span_context() -> None:

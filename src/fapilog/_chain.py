@@ -5,12 +5,12 @@ the record, and returning ``False`` drops it, so later stages and exporters neve
 batch through one stage after another; a stage that also has ``process_batch(records, process)`` gets the
 whole batch at once and returns the records it keeps, handing any record that needs more than its quick check
 to ``process`` (the chain's contained call of the stage's own ``process``). If ``process_batch`` itself
-raises, its records go through ``process`` one by one, so it must leave every record as ``process`` can take
-it again. An *exporter* is an
-OpenTelemetry ``LogRecordExporter``; its ``export`` may also return an awaitable (async exporters run on the
-worker's own event loop). Each exporter call is contained: an exporter that raises or fails is counted and
-reported, and the other exporters still get the batch. With several exporters, each one that may block runs
-in a lane of its own (``_lanes``), so one that hangs delays only itself.
+raises, the records it had not handed to ``process`` go through it one by one (the others keep its answer).
+
+An *exporter* is an OpenTelemetry ``LogRecordExporter``; its ``export`` may also return an awaitable (async
+exporters run on the worker's own event loop). Each exporter call is contained: an exporter that raises or
+fails is counted and reported, and the other exporters still get the batch. With several exporters, each one
+that may block runs in a lane of its own (``_lanes``), so one that hangs delays only itself.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ import inspect
 import threading
 import time
 from collections.abc import Sequence
-from functools import partial
 from typing import Any, Protocol
 
 from fapilog._coerce import coerce_attributes, coerce_value, needs_coercion
@@ -167,45 +166,44 @@ class Chain:
     def _through(self, stage: Any, records: list[ReadWriteLogRecord]) -> list[ReadWriteLogRecord]:
         """The records ``stage`` keeps: through its ``process_batch`` if it has one, else one by one."""
         batch = getattr(stage, "process_batch", None)
+        decided: dict[int, bool] = {}  # what process() said of the records process_batch handed to it
         if batch is not None:
+
+            def process(record: ReadWriteLogRecord) -> bool:
+                decided[id(record)] = keep = self._contained(stage, record)
+                return keep
+
             try:
-                return list(batch(records, partial(self._contained, stage)))
-            except Exception as exc:  # the stage's batch path itself failed: run its records one by one
+                return list(batch(records, process))
+            except Exception as exc:  # its quick look failed: the records it did not hand over go one by one
                 self.stage_errors += 1
                 self.diagnostics.warn(
                     "stage", "stage batch failed; records processed one by one", stage=_name(stage), error=exc
                 )
         kept: list[ReadWriteLogRecord] = []
         for record in records:
-            try:
-                if stage.process(record):
-                    kept.append(record)
-                else:
-                    self.filtered += 1
-            except Exception as exc:
-                if self._survives(stage, exc):
-                    kept.append(record)
+            keep = decided.get(id(record))
+            if keep is None:
+                keep = self._contained(stage, record)
+            if keep:
+                kept.append(record)
         return kept
 
     def _contained(self, stage: Any, record: ReadWriteLogRecord) -> bool:
-        """``stage.process(record)``, contained: whether the record goes on."""
+        """``stage.process(record)``, contained: whether the record goes on (drops and failures counted)."""
         try:
             if stage.process(record):
                 return True
             self.filtered += 1
             return False
         except Exception as exc:
-            return self._survives(stage, exc)
-
-    def _survives(self, stage: Any, exc: Exception) -> bool:
-        """Count a stage's failure on a record; whether the record goes on (as it was) or is dropped."""
-        self.stage_errors += 1
-        if getattr(stage, "fail_closed", False):  # e.g. a redactor: never pass on what it could not check
-            self.diagnostics.warn("stage", "stage failed; record dropped", stage=_name(stage), error=exc)
-            self.filtered += 1
-            return False
-        self.diagnostics.warn("stage", "stage failed; record kept as it was", stage=_name(stage), error=exc)
-        return True
+            self.stage_errors += 1
+            if getattr(stage, "fail_closed", False):  # e.g. a redactor: never pass on what it could not check
+                self.diagnostics.warn("stage", "stage failed; record dropped", stage=_name(stage), error=exc)
+                self.filtered += 1
+                return False
+            self.diagnostics.warn("stage", "stage failed; record kept as it was", stage=_name(stage), error=exc)
+            return True
 
     def _pending(self, stages: list[Any]) -> list[ReadWriteLogRecord]:
         """Records stages add (summaries), each run through the stages after the one that made it, so that

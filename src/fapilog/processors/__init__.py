@@ -11,7 +11,7 @@ formats exceptions and calls the exporters in batches::
 """
 
 from fapilog.processors._adaptive import AdaptiveSampler
-from fapilog.processors._base import Stage
+from fapilog.processors._base import Keep, Stage
 from fapilog.processors._dedupe import Deduplicator
 from fapilog.processors._enrich import ContextVarsEnricher, KubernetesEnricher, RuntimeInfoEnricher
 from fapilog.processors._level import LevelFilter
@@ -41,6 +41,7 @@ __all__ = [
     "FieldBlocker",
     "FieldMask",
     "HIPAA_PHI",
+    "Keep",
     "KubernetesEnricher",
     "LevelFilter",
     "LevelRouter",

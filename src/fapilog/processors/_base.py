@@ -27,10 +27,11 @@ class Stage(LogRecordProcessor):
     they could not check), other stages keep it unchanged. Either way the error is counted and reported.
 
     A stage may also take a whole batch at once: ``process_batch(records, process)`` returns the records it
-    keeps, and gives each record its quick look cannot settle to ``process``, the pipeline's contained call of
-    the stage's own ``process`` (it counts drops and contains errors, as for any record). That saves a call
-    per record for stages that leave most records alone. If ``process_batch`` raises, the pipeline runs the
-    batch through ``process`` one record at a time, so it must leave records as ``process`` can take them.
+    keeps, in their order, and gives each record its quick look cannot settle to ``process``, at most once:
+    the pipeline's contained call of the stage's own ``process`` (it counts drops and contains errors, as for
+    any record). That saves a call per record for stages that leave most records alone. The quick look itself
+    is not contained: if ``process_batch`` raises, the pipeline counts one stage error and runs the records it
+    had not handed to ``process`` through ``process`` one at a time.
 
     A stage may also add records of its own (a rate limiter's "suppressed N records" summary): ``pending()``
     returns them, and is called after each batch in fapilog (the records go to the exporters) and after each
