@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from fapilog._otel import LogRecordProcessor, ReadWriteLogRecord
 
-__all__ = ["Keep", "Stage"]
+__all__ = ["Keep", "ScreenedStage", "Stage"]
 
 Keep = Callable[[ReadWriteLogRecord], bool]
 """What ``process_batch`` hands records to: the stage's own ``process``, contained by the pipeline."""
@@ -70,3 +70,15 @@ class Stage(LogRecordProcessor):
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
         return self._next.force_flush(timeout_millis) if self._next is not None else True
+
+
+class ScreenedStage(Stage):
+    """A stage that leaves most records alone and can tell so cheaply: ``_nothing_to_do(record)``. Its
+    ``process_batch`` hands ``process`` only the records that quick look does not settle."""
+
+    def _nothing_to_do(self, record: ReadWriteLogRecord) -> bool:
+        return False
+
+    def process_batch(self, records: list[ReadWriteLogRecord], process: Keep) -> list[ReadWriteLogRecord]:
+        nothing_to_do = self._nothing_to_do
+        return [record for record in records if nothing_to_do(record) or process(record)]

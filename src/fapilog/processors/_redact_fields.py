@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 from fapilog._coerce import safe_text
 from fapilog._otel import LogRecordProcessor, ReadWriteLogRecord
-from fapilog.processors._base import Keep, Stage
+from fapilog.processors._base import ScreenedStage
 from fapilog.processors._redact_keys import KeyRules, Segment, key_segments
 from fapilog.processors._redact_walk import (
     MAX_DEPTH_LIMIT,
@@ -32,7 +32,7 @@ _LEAVES = (str, int, float, bool, bytes, type(None))
 _FLAT = frozenset(_LEAVES)
 
 
-class _KeyRedactor(Stage):
+class _KeyRedactor(ScreenedStage):
     """Walks a record's values and replaces each value whose key matches ``rules`` (unless ``allowed``)."""
 
     __slots__ = (
@@ -70,21 +70,16 @@ class _KeyRedactor(Stage):
         self._hits: dict[str, bool] = {}  # flat keys -> whether they are masked (keys repeat across records)
 
     def process(self, record: ReadWriteLogRecord) -> bool:
-        if self._rules and not self._nothing_to_do(record):
+        if not self._nothing_to_do(record):
             budget = Budget(self._max_keys)
             rewrite_record(record, lambda value: self._walk(value, (), self._max_depth, budget), body=True)
         return True
 
-    def process_batch(self, records: list[ReadWriteLogRecord], process: Keep) -> list[ReadWriteLogRecord]:
-        """The batch, passing over the records ``_nothing_to_do`` settles without a call each."""
-        if not self._rules:
-            return list(records)
-        nothing_to_do = self._nothing_to_do
-        return [record for record in records if nothing_to_do(record) or process(record)]
-
     def _nothing_to_do(self, record: ReadWriteLogRecord) -> bool:
         """The common record, decided cheaply: flat attributes of plain values, no bound context, a plain body,
-        no path rules, and no key that matches (key decisions are cached)."""
+        no path rules, and no key that matches (key decisions are cached); or no rules at all."""
+        if not self._rules:
+            return True
         lr = record.log_record
         attributes = lr.attributes
         if self._track_paths or type(attributes) is not dict:

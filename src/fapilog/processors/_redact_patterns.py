@@ -26,7 +26,7 @@ from types import MappingProxyType
 from typing import Any, ClassVar
 
 from fapilog._otel import LogRecordProcessor, ReadWriteLogRecord
-from fapilog.processors._base import Keep, Stage
+from fapilog.processors._base import ScreenedStage
 from fapilog.processors._redact_safety import compile_safe, min_length
 from fapilog.processors._redact_walk import (
     MAX_DEPTH_LIMIT,
@@ -185,7 +185,7 @@ class _Rule:
     min_length: int  # the shortest text the pattern can match: shorter strings are not scanned
 
 
-class RegexMask(Stage):
+class RegexMask(ScreenedStage):
     """Masks the parts of string values that match ``patterns`` (built-in names or regular expressions) and
     the patterns of the redaction ``presets`` named, in the attributes, the bound context and the body.
 
@@ -250,21 +250,16 @@ class RegexMask(Stage):
         return _Rule(pattern, None, _group_masker(_secret_groups(pattern), self.mask), min_length(pattern))
 
     def process(self, record: ReadWriteLogRecord) -> bool:
-        if self._rules and not self._nothing_to_do(record):
+        if not self._nothing_to_do(record):
             walk = StringWalk(self.scan, budget=self._max_keys, overflow=self.mask, key_fn=self._scan_key)
             rewrite_record(record, lambda value: walk.value(value, self._max_depth), body=True)
         return True
 
-    def process_batch(self, records: list[ReadWriteLogRecord], process: Keep) -> list[ReadWriteLogRecord]:
-        """The batch, passing over the records ``_nothing_to_do`` settles without a call each."""
-        if not self._rules:
-            return list(records)
-        nothing_to_do = self._nothing_to_do
-        return [record for record in records if nothing_to_do(record) or process(record)]
-
     def _nothing_to_do(self, record: ReadWriteLogRecord) -> bool:
         """The common record, decided cheaply: flat attributes of plain values, no bound context, and no string
-        (key, value or body) that any pattern changes."""
+        (key, value or body) that any pattern changes; or no patterns at all."""
+        if not self._rules:
+            return True
         lr = record.log_record
         attributes = lr.attributes
         if type(attributes) is not dict:

@@ -19,7 +19,7 @@ from types import MappingProxyType
 from typing import ClassVar
 
 from fapilog._otel import LogRecordProcessor, ReadWriteLogRecord
-from fapilog.processors._base import Keep, Stage
+from fapilog.processors._base import ScreenedStage
 from fapilog.processors._redact_keys import KeyRules
 from fapilog.processors._redact_walk import (
     MAX_DEPTH_LIMIT,
@@ -79,7 +79,7 @@ def mask_userinfo(text: str, mask: str = "***") -> str:
     return _USERINFO.sub(lambda m: f"{m.group('keep')}{mask}@", text)
 
 
-class UrlCredentials(Stage):
+class UrlCredentials(ScreenedStage):
     """Masks URL passwords (``user:***@host``) and secret query parameters (``?token=***``) in every string
     of the attributes, the bound context and the body.
 
@@ -116,15 +116,21 @@ class UrlCredentials(Stage):
         self._max_keys = check_count("max_keys_scanned", max_keys_scanned)
 
     def process(self, record: ReadWriteLogRecord) -> bool:
-        if _clean(record):
-            return True
-        walk = StringWalk(self.scan, budget=self._max_keys, overflow=self.mask)
-        rewrite_record(record, lambda value: walk.value(value, self._max_depth), body=True)
+        if not self._nothing_to_do(record):
+            walk = StringWalk(self.scan, budget=self._max_keys, overflow=self.mask)
+            rewrite_record(record, lambda value: walk.value(value, self._max_depth), body=True)
         return True
 
-    def process_batch(self, records: list[ReadWriteLogRecord], process: Keep) -> list[ReadWriteLogRecord]:
-        """The batch, passing over the common records (see ``_clean``) without a call each."""
-        return [record for record in records if _clean(record) or process(record)]
+    def _nothing_to_do(self, record: ReadWriteLogRecord) -> bool:
+        """The common record: flat, no string that could hold a URL secret."""
+        lr = record.log_record
+        body = lr.body
+        context = getattr(record, "context", None)
+        return (
+            _plain(lr.attributes)
+            and (type(body) is not str or ("=" not in body and "@" not in body))
+            and (not context or _plain(context))
+        )
 
     def scan(self, text: str) -> str:
         """``text`` with URL passwords and secret parameters masked (``text`` itself if there are none)."""
@@ -158,18 +164,6 @@ class UrlCredentials(Stage):
 
 
 _SCALARS = (int, float, bool, type(None))
-
-
-def _clean(record: ReadWriteLogRecord) -> bool:
-    """The common record: flat, no string that could hold a URL secret (nothing to mask)."""
-    lr = record.log_record
-    body = lr.body
-    context = getattr(record, "context", None)
-    return (
-        _plain(lr.attributes)
-        and (type(body) is not str or ("=" not in body and "@" not in body))
-        and (not context or _plain(context))
-    )
 
 
 def _plain(values: object) -> bool:
