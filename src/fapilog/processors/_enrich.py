@@ -19,11 +19,9 @@ from typing import Any, ClassVar
 from fapilog._coerce import coerce_attributes, needs_coercion
 from fapilog._context import current_context
 from fapilog._otel import LogRecordProcessor, ReadWriteLogRecord, Resource
-from fapilog.processors._base import Keep, Stage
+from fapilog.processors._base import Keep, ScreenedStage, Stage
 
 __all__ = ["ContextVarsEnricher", "KubernetesEnricher", "RuntimeInfoEnricher"]
-
-_UNSET: Any = object()  # a record with no ``context`` attribute at all (not one of fapilog's)
 
 
 class _ResourceEnricher(Stage):
@@ -138,7 +136,7 @@ def kubernetes_attributes(environ: Mapping[str, str]) -> dict[str, str]:
     return found
 
 
-class ContextVarsEnricher(Stage):
+class ContextVarsEnricher(ScreenedStage):
     """Adds the bound context (and ``defaults``) to the attributes; fields given in the call win."""
 
     name: ClassVar[str] = "context_vars"
@@ -162,13 +160,6 @@ class ContextVarsEnricher(Stage):
         lr.attributes = coerce_attributes(merged) if needs_coercion(merged) else merged
         return True
 
-    def process_batch(self, records: list[ReadWriteLogRecord], process: Keep) -> list[ReadWriteLogRecord]:
-        """The batch, passing over records captured with nothing bound (when there are no defaults)."""
-        if self._defaults:
-            return [record for record in records if process(record)]
-        kept = []
-        for record in records:
-            context = getattr(record, "context", _UNSET)
-            if (context is not _UNSET and not context) or process(record):
-                kept.append(record)
-        return kept
+    def _nothing_to_do(self, record: ReadWriteLogRecord) -> bool:
+        """A record captured with nothing bound, when there are no defaults either."""
+        return not self._defaults and not getattr(record, "context", True)
